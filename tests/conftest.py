@@ -1,0 +1,69 @@
+"""Shared fixtures. Tests run on the CPU with no network: HF_HUB_OFFLINE=1 is set here and in CI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_bert_config(**overrides):
+    """A BERT config small enough to build and run in milliseconds (random weights)."""
+    from transformers import BertConfig
+
+    settings = dict(
+        vocab_size=120,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=3,
+    )
+    settings.update(overrides)
+    return BertConfig(**settings)
+
+
+@pytest.fixture
+def tiny_classifier():
+    """A tiny random BertForSequenceClassification in eval mode."""
+    from transformers import BertForSequenceClassification
+
+    torch.manual_seed(0)
+    return BertForSequenceClassification(tiny_bert_config()).eval()
+
+
+@pytest.fixture
+def tiny_encoder():
+    """A tiny random BertModel in eval mode."""
+    from transformers import BertModel
+
+    torch.manual_seed(0)
+    return BertModel(tiny_bert_config()).eval()
+
+
+@pytest.fixture
+def tiny_batch():
+    """Token ids and an attention mask with some padding, for the tiny models."""
+    g = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(1, 120, (3, 10), generator=g)
+    attention_mask = torch.ones_like(input_ids)
+    attention_mask[1, 7:] = 0
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data sets (COURSE_DATA_DIR, ../shared/data in CI). Missing data fails loudly, never skips."""
+    value = os.environ.get("COURSE_DATA_DIR")
+    assert value, "COURSE_DATA_DIR is not set: point it at the course data (CI uses ../shared/data)"
+    path = Path(value)
+    assert (path / "tasks.json").is_file(), f"COURSE_DATA_DIR={value} has no tasks.json"
+    return path
