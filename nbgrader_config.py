@@ -23,7 +23,6 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Generous per-cell limit: training cells are capped by the harness's fast mode while grading
 # (nbgrader sets NBGRADER_EXECUTION), but a slow laptop should never lose points to a timeout.
 c.Execute.timeout = 300
-c.Execute.allow_errors = True
 c.Execute.interrupt_on_timeout = True
 
 # Keep the kernel the notebooks were written for.

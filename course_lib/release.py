@@ -1,0 +1,81 @@
+"""Make the student notebooks in ``notebooks/`` from the master notebooks in ``solutions/``.
+
+    python -m course_lib.release            # regenerate notebooks/ (all assignments)
+    python -m course_lib.release --check    # regenerate into a scratch folder and compare with notebooks/
+
+Both run ``nbgrader generate_assignment`` (which removes the solutions and the hidden tests), from
+the course root, so ``notebooks/`` is always exactly what nbgrader makes from ``solutions/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def assignments(root: Path = ROOT) -> list[str]:
+    """Assignment folders in solutions/, in course order."""
+    return sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def generate(root: Path, names: list[str], use_db: bool = True) -> None:
+    """Run ``nbgrader generate_assignment`` for each name in the course at ``root``."""
+    for name in names:
+        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", f"--CourseDirectory.root={root}"]
+        if not use_db:
+            cmd.append("--no-db")
+        run = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{run.stdout}\n{run.stderr}")
+
+
+def notebook_files(folder: Path) -> dict[str, dict]:
+    return {str(p.relative_to(folder)): json.loads(p.read_text()) for p in sorted(folder.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts}
+
+
+def differences(root: Path = ROOT, names: list[str] | None = None) -> list[str]:
+    """What differs between ``notebooks/`` and a fresh ``nbgrader generate_assignment`` of ``solutions/``."""
+    names = names or assignments(root)
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        shutil.copy(root / "nbgrader_config.py", scratch)
+        shutil.copytree(root / "solutions", scratch / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        generate(scratch, names, use_db=False)
+        for name in names:
+            fresh = notebook_files(scratch / "notebooks" / name)
+            stored = notebook_files(root / "notebooks" / name) if (root / "notebooks" / name).is_dir() else {}
+            for path in sorted(fresh.keys() | stored.keys()):
+                if path not in stored:
+                    problems.append(f"notebooks/{name}/{path} is missing: run `make release`")
+                elif path not in fresh:
+                    problems.append(f"notebooks/{name}/{path} has no master in solutions/{name}/")
+                elif fresh[path] != stored[path]:
+                    problems.append(f"notebooks/{name}/{path} differs from what nbgrader makes of solutions/: run `make release`")
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    parser.add_argument("names", nargs="*", help="assignments (default: all in solutions/)")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = differences(ROOT, args.names or None)
+        print("\n".join(problems) or "notebooks/ is up to date with solutions/")
+        return 1 if problems else 0
+    names = args.names or assignments(ROOT)
+    generate(ROOT, names)
+    print(f"generated notebooks/ for {', '.join(names)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
