@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from datasets import ClassLabel, Dataset, Features, Value
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding
 
@@ -130,12 +129,14 @@ def task_info(name: str, data_dir: str | os.PathLike | None = None) -> dict:
     }
 
 
-def _make_dataset(texts: list[str], labels: list[int], label_names: list[str]) -> Dataset:
+def _make_dataset(texts: list[str], labels: list[int], label_names: list[str]) -> "Dataset":
+    from datasets import ClassLabel, Dataset, Features, Value  # imported here: `datasets` is slow to import
+
     features = Features({"text": Value("string"), "label": ClassLabel(names=label_names)})
     return Dataset.from_dict({"text": texts, "label": labels}, features=features)
 
 
-def _read_jsonl(path: Path, label_names: list[str]) -> Dataset:
+def _read_jsonl(path: Path, label_names: list[str]) -> "Dataset":
     texts, labels = [], []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -157,8 +158,10 @@ def _norm(label_name: str) -> str:
     return str(label_name).strip().lower()
 
 
-def _hub_label_names(raw: Dataset, spec: TaskSpec) -> dict[int, str]:
+def _hub_label_names(raw: "Dataset", spec: TaskSpec) -> dict[int, str]:
     """Hub label id -> label name, from a ClassLabel feature or a ``label_text`` column (SetFit)."""
+    from datasets import ClassLabel
+
     feature = raw.features[spec.label_column]
     if isinstance(feature, ClassLabel):
         return dict(enumerate(feature.names))
@@ -175,7 +178,7 @@ def _hub_label_map(hub_names: dict[int, str], label_names: list[str]) -> dict[in
     return {i: ours.index(_norm(n)) for i, n in hub_names.items()}
 
 
-def _from_hub(name: str, split: str, label_names: list[str] | None) -> Dataset:
+def _from_hub(name: str, split: str, label_names: list[str] | None) -> "Dataset":
     """Download (or read from the hub cache) one split and convert it to our format."""
     import datasets
 
@@ -199,7 +202,7 @@ def load_task(
     split: str = "train",
     limit: int | None = None,
     data_dir: str | os.PathLike | None = None,
-) -> Dataset:
+) -> "Dataset":
     """Load one split of a course task as a ``datasets.Dataset`` with columns ``text`` and ``label``.
 
     Reads ``<data_dir or $COURSE_DATA_DIR>/<name>/<split>.jsonl``; if that folder is not set or
