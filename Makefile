@@ -39,7 +39,7 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: setup
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 # Instructors: regenerate the student notebooks in notebooks/ from the master notebooks in solutions/.
 release: setup
