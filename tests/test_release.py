@@ -13,7 +13,7 @@ NAMES = assignments()
 
 
 def test_the_course_has_its_assignments():
-    for expected in ("00_setup", "01_bottleneck_math", "03_parameter_counts"):
+    for expected in ("00_setup", "01_bottleneck_math", "02_near_identity_init", "03_parameter_counts"):
         assert expected in NAMES
         assert (ROOT / "solutions" / expected / f"{expected}.ipynb").is_file()
 
