@@ -9,6 +9,8 @@ from __future__ import annotations
 
 COURSE_REPOSITORY = "github.com/adapter-course/adapter-finetuning-hands-on"
 COURSE_BRANCH = "main"
+#: Colab's own "Open in Colab" badge image.
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 SETUP_CELL = f'''# Course setup. On Google Colab this installs course_lib and the offline model; elsewhere it does nothing.
 import sys
@@ -22,3 +24,13 @@ if "google.colab" in sys.modules:
 def colab_url(notebook_path: str) -> str:
     """The "Open in Colab" address of a notebook given by its path in the repository."""
     return f"https://colab.research.google.com/{COURSE_REPOSITORY.replace('github.com', 'github', 1)}/blob/{COURSE_BRANCH}/{notebook_path}"
+
+
+def colab_badge_markdown(name: str) -> str:
+    """The markdown cell that opens the student notebook of assignment ``name`` (e.g. "03_parameter_counts") in Colab.
+
+    Every notebook carries this exact text in a markdown cell near its top (a test checks it).
+    """
+    if not name or "/" in name or name.endswith(".ipynb"):
+        raise ValueError(f"expected an assignment name such as '03_parameter_counts', got {name!r}")
+    return f"[![Open In Colab]({COLAB_BADGE})]({colab_url(f'notebooks/{name}/{name}.ipynb')})"
