@@ -13,13 +13,16 @@ TORCH_PIP_ARGS  ?=
 COURSE_DATA_DIR ?= $(abspath ../shared/data)
 JOBS            ?= 2
 PYTEST_ARGS     ?=
+# System packages the tests need (Debian/Ubuntu, `make system-deps`, as root or with sudo; CI runs it):
+# Chromium and its WebDriver for the JupyterLab browser test. Add packages to this one list.
+APT_PACKAGES    ?= chromium chromium-driver
 
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
 
 export COURSE_DATA_DIR
 
-.PHONY: setup lab test doctor release clean
+.PHONY: setup lab test doctor release clean system-deps
 
 setup: $(STAMP)
 
@@ -40,6 +43,10 @@ lab: setup
 
 test: setup
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+system-deps:
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends $(APT_PACKAGES)
 
 # Instructors: regenerate the student notebooks in notebooks/ from the master notebooks in solutions/.
 release: setup
