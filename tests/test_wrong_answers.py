@@ -1,0 +1,143 @@
+"""Graders that catch real mistakes: every wrong answer of tests/wrong_answers/ loses points on its
+exercise, and the message the learner reads names the mistake.
+
+Two checks per graded notebook:
+- every catalogued mistake, one at a time, in one kernel: the solution notebook runs once as the
+  grader runs it (NBGRADER_EXECUTION set, so training cells are tiny); then, for each mistake, the
+  exercise's cells run again from the mistaken solution cell to its last test cell, with the hidden
+  tests, and the correct cell is put back after each exercise;
+- one real nbgrader round: a submission holding one mistake per exercise is autograded and its
+  feedback generated; each exercise must lose points there too.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from nbgrader_helpers import ROOT, graded_assignments, grade_scores, nbgrader, nbgrader_meta, scratch_course, submit
+from wrong_answers import Wrong, catalogue
+
+MIN_PER_EXERCISE = 3
+
+
+def exercises(nb) -> dict[str, dict]:
+    """solution grade_id -> {"index": cell index, "tests": [(index, grade_id, points)]}: the test cells
+    of an exercise are the grade cells between its solution cell and the next solution cell."""
+    found, current = {}, None
+    for i, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and cell.cell_type == "code":
+            current = found[meta["grade_id"]] = {"index": i, "tests": []}
+        elif meta.get("grade") and cell.cell_type == "code" and current is not None:
+            current["tests"].append((i, meta["grade_id"], meta.get("points", 0)))
+    return found
+
+
+def error_text(cell) -> str:
+    return "\n".join(f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", []) if o.get("output_type") == "error")
+
+
+def master(name: str):
+    return nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("name", graded_assignments())
+def test_every_exercise_has_a_catalogue_of_wrong_answers(name):
+    nb = master(name)
+    wrong = catalogue(name)
+    counts = {grade_id: 0 for grade_id in exercises(nb)}
+    for w in wrong:
+        assert w.cell in counts, f"{name}: wrong answer {w.mistake!r} names {w.cell!r}, which is not a solution cell"
+        w.apply("".join(nb.cells[exercises(nb)[w.cell]["index"]].source))  # every edit applies
+        counts[w.cell] += 1
+    thin = {cell: n for cell, n in counts.items() if n < MIN_PER_EXERCISE}
+    assert not thin, f"{name}: fewer than {MIN_PER_EXERCISE} wrong answers for {thin}"
+
+
+@pytest.mark.parametrize("name", [n for n in graded_assignments() if catalogue(n)])
+def test_each_wrong_answer_loses_points_and_says_why(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # as while grading: tiny training budgets
+    shutil.copytree(ROOT / "solutions" / name, tmp_path / name)
+    nb = master(name)
+    groups = exercises(nb)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(tmp_path / name)}})
+    problems = []
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, i)
+                assert not error_text(cell), f"{name}: the solution notebook fails in cell {i}: {error_text(cell)}"
+
+        def run_exercise(group, solution_source):
+            """Run the exercise again from its solution cell to its last test; errors of its test cells."""
+            last = group["tests"][-1][0]
+            errors = {}
+            for i in range(group["index"], last + 1):
+                cell = copy.deepcopy(nb.cells[i])
+                if cell.cell_type != "code":
+                    continue
+                if i == group["index"]:
+                    cell.source = solution_source
+                client.execute_cell(cell, i)
+                grade_id = nbgrader_meta(cell).get("grade_id")
+                if any(grade_id == t[1] for t in group["tests"]) and error_text(cell):
+                    errors[grade_id] = error_text(cell)
+            return errors
+
+        by_cell: dict[str, list[Wrong]] = {}
+        for w in catalogue(name):
+            by_cell.setdefault(w.cell, []).append(w)
+        for grade_id, wrongs in by_cell.items():
+            group = groups[grade_id]
+            solution = "".join(nb.cells[group["index"]].source)
+            for w in wrongs:
+                errors = run_exercise(group, w.apply(solution))
+                if not errors:
+                    problems.append(f"{grade_id} / {w.mistake}: no test cell failed, the mistake earns full points")
+                elif not any(w.says.lower() in text.lower() for text in errors.values()):
+                    problems.append(f"{grade_id} / {w.mistake}: the feedback does not say {w.says!r}; it says {errors}")
+            restored = run_exercise(group, solution)
+            assert not restored, f"{name}: putting the solution of {grade_id} back did not pass its tests: {restored}"
+    assert not problems, f"{name}: " + "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", [n for n in graded_assignments() if catalogue(n)])
+def test_nbgrader_takes_points_for_one_mistake_per_exercise(name, tmp_path):
+    nb = master(name)
+    groups = exercises(nb)
+    chosen = {}
+    for w in catalogue(name):
+        if w.combined:
+            chosen.setdefault(w.cell, w)
+    for grade_id, w in chosen.items():
+        cell = nb.cells[groups[grade_id]["index"]]
+        cell.source = w.apply("".join(cell.source))
+    course = scratch_course(tmp_path)
+    nbgrader(course, "generate_assignment", name, "--force")
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    submit(course, "mistaken", name, path)
+    nbgrader(course, "autograde", name, "--force")
+    nbgrader(course, "generate_feedback", name, "--force")
+
+    earned = grade_scores(course, name, "mistaken")
+    graded = nbformat.read(course / "autograded" / "mistaken" / name / f"{name}.ipynb", as_version=4)
+    messages = {nbgrader_meta(c).get("grade_id"): error_text(c) for c in graded.cells if nbgrader_meta(c).get("grade")}
+    problems = []
+    for grade_id, w in chosen.items():
+        tests = groups[grade_id]["tests"]
+        lost = sum(points for _, test_id, points in tests) - sum(earned[test_id] for _, test_id, _ in tests)
+        if lost <= 0:
+            problems.append(f"{grade_id} / {w.mistake}: nbgrader gave every point")
+        if not any(w.says.lower() in messages[test_id].lower() for _, test_id, _ in tests):
+            problems.append(f"{grade_id} / {w.mistake}: the graded notebook does not say {w.says!r}")
+    feedback = course / "feedback" / "mistaken" / name / f"{name}.html"
+    assert feedback.is_file(), f"no feedback was generated at {feedback}"
+    assert "AssertionError" in feedback.read_text() or "Error" in feedback.read_text()
+    assert not problems, f"{name}: " + "\n".join(problems)
