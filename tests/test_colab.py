@@ -243,3 +243,82 @@ def test_student_notebook_has_the_open_in_colab_badge(name):
 
 def test_there_are_student_notebooks_to_check():
     assert len(student_notebooks()) >= 3, f"notebooks/ holds {student_notebooks()}"
+
+
+# ----------------------------------------------------------------------------------------------
+# The pre-submit check on Colab: the notebook comes from Colab's frontend, not from a file
+
+
+@pytest.fixture
+def colab_frontend(on_colab, monkeypatch, tmp_path):
+    """``google.colab._message.blocking_request("get_ipynb", ...)`` answering with ``frontend["notebook"]``.
+
+    The working folder is an empty /content-like folder: a check that passes must have read the frontend.
+    """
+    frontend = {"notebook": None, "requests": []}
+
+    def blocking_request(request_type, request="", timeout_sec=5, parent=None):
+        frontend["requests"].append({"type": request_type, "request": request, "timeout_sec": timeout_sec})
+        if request_type != "get_ipynb":
+            raise AssertionError(f"unexpected Colab request {request_type!r}")
+        return {"ipynb": frontend["notebook"]}
+
+    message = types.ModuleType("google.colab._message")
+    message.__spec__ = importlib.machinery.ModuleSpec("google.colab._message", None)
+    message.blocking_request = blocking_request
+    monkeypatch.setitem(sys.modules, "google.colab._message", message)
+    monkeypatch.setattr(on_colab, "_message", message, raising=False)
+    workdir = tmp_path / "content"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    return frontend
+
+
+def _strip_nbgrader_metadata(notebook: dict) -> dict:
+    """What "copy the cells into a new notebook" does: the cells stay, nbgrader's metadata goes."""
+    stripped = json.loads(json.dumps(notebook))
+    for cell in stripped["cells"]:
+        cell.get("metadata", {}).pop("nbgrader", None)
+    return stripped
+
+
+def release_notebook(name: str) -> dict:
+    return json.loads((ROOT / "notebooks" / name / f"{name}.ipynb").read_text())
+
+
+def graded_student_notebooks() -> list[str]:
+    return [name for name in student_notebooks()
+            if any(c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in release_notebook(name)["cells"])]
+
+
+@pytest.mark.parametrize("name", student_notebooks())
+def test_presubmit_on_colab_passes_the_untouched_release_read_from_colab(name, colab_frontend, capsys):
+    from course_lib.presubmit import check_before_submit
+
+    colab_frontend["notebook"] = release_notebook(name)
+    ok = check_before_submit(name)
+    out = capsys.readouterr().out
+    assert ok is True, f"the untouched release of {name} does not pass the pre-submit check on Colab:\n{out}"
+    assert "READY" in out and "NOT READY" not in out, out
+    assert colab_frontend["requests"], "the check did not ask Colab for the notebook"
+    request = colab_frontend["requests"][0]
+    assert request["type"] == "get_ipynb" and request["request"] == "" and request["timeout_sec"] > 0, request
+    assert "Download .ipynb" in out, f"on Colab the check should say how to download the notebook:\n{out}"
+
+
+@pytest.mark.parametrize("name", graded_student_notebooks())
+def test_presubmit_on_colab_fails_a_notebook_without_nbgrader_metadata(name, colab_frontend, capsys):
+    from course_lib.presubmit import check_before_submit
+
+    colab_frontend["notebook"] = _strip_nbgrader_metadata(release_notebook(name))
+    ok = check_before_submit(name)
+    out = capsys.readouterr().out
+    assert ok is False, f"{name} without nbgrader metadata passed the pre-submit check:\n{out}"
+    assert colab_frontend["requests"], "the check did not ask Colab for the notebook"
+    assert "NOT READY" in out and "metadata" in out, out
+
+
+def test_there_are_graded_notebooks_for_the_presubmit_check():
+    assert len(graded_student_notebooks()) >= 2, graded_student_notebooks()
