@@ -1,10 +1,13 @@
 """Make the student notebooks in ``notebooks/`` from the master notebooks in ``solutions/``.
 
-    python -m course_lib.release            # regenerate notebooks/ (all assignments)
-    python -m course_lib.release --check    # regenerate into a scratch folder and compare with notebooks/
+    python -m course_lib.release            # regenerate notebooks/ and data/manifests/ (all assignments)
+    python -m course_lib.release --check    # regenerate into a scratch folder and compare with notebooks/ and data/manifests/
 
 Both run ``nbgrader generate_assignment`` (which removes the solutions and the hidden tests), from
 the course root, so ``notebooks/`` is always exactly what nbgrader makes from ``solutions/``.
+``data/manifests/<assignment>.json`` lists the graded cells of each release notebook (grade ids, cell
+types, points, checksums of the test cells): the learners' pre-submit check (course_lib.presubmit)
+compares their notebook with it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,30 @@ def generate(root: Path, names: list[str], use_db: bool = True) -> None:
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{run.stdout}\n{run.stderr}")
 
 
+def manifest_of(release_notebook: Path, name: str) -> dict:
+    from course_lib.presubmit import build_manifest
+
+    return build_manifest(json.loads(release_notebook.read_text()), name)
+
+
+def manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=1) + "\n"
+
+
+def write_manifests(root: Path, names: list[str]) -> list[Path]:
+    """data/manifests/<name>.json from each release notebook notebooks/<name>/<name>.ipynb."""
+    folder = root / "data" / "manifests"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        release = root / "notebooks" / name / f"{name}.ipynb"
+        if release.is_file():
+            path = folder / f"{name}.json"
+            path.write_text(manifest_text(manifest_of(release, name)))
+            written.append(path)
+    return written
+
+
 def notebook_files(folder: Path) -> dict[str, dict]:
     return {str(p.relative_to(folder)): json.loads(p.read_text()) for p in sorted(folder.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts}
 
@@ -59,6 +86,13 @@ def differences(root: Path = ROOT, names: list[str] | None = None) -> list[str]:
                     problems.append(f"notebooks/{name}/{path} has no master in solutions/{name}/")
                 elif fresh[path] != stored[path]:
                     problems.append(f"notebooks/{name}/{path} differs from what nbgrader makes of solutions/: run `make release`")
+            manifest = root / "data" / "manifests" / f"{name}.json"
+            release = scratch / "notebooks" / name / f"{name}.ipynb"
+            if release.is_file():
+                if not manifest.is_file():
+                    problems.append(f"data/manifests/{name}.json is missing: run `make release`")
+                elif manifest.read_text() != manifest_text(manifest_of(release, name)):
+                    problems.append(f"data/manifests/{name}.json is stale (the graded cells of solutions/{name} changed): run `make release`")
     return problems
 
 
@@ -69,11 +103,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         problems = differences(ROOT, args.names or None)
-        print("\n".join(problems) or "notebooks/ is up to date with solutions/")
+        print("\n".join(problems) or "notebooks/ and data/manifests/ are up to date with solutions/")
         return 1 if problems else 0
     names = args.names or assignments(ROOT)
     generate(ROOT, names)
-    print(f"generated notebooks/ for {', '.join(names)}")
+    write_manifests(ROOT, names)
+    print(f"generated notebooks/ and data/manifests/ for {', '.join(names)}")
     return 0
 
 
