@@ -1,0 +1,124 @@
+"""Grade one student in their scratch course: ``python -m course_lib.grading.worker JOB.json``.
+
+Runs in its own process (the parent kills it if it overruns), from the scratch course folder:
+``nbgrader autograde ASSIGNMENT --student=ID`` then ``nbgrader generate_feedback``, through nbgrader's
+own applications and the scratch ``nbgrader_config.py``. The student's kernel runs sandboxed (see
+:mod:`course_lib.grading.kernel`). Writes ``result.json`` next to the job file: the scratch
+gradebook's rows for this student, the first error of every grade cell, and what the limits did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+
+BLOCKED_MARKERS = (
+    "Network is unreachable", "Temporary failure in name resolution", "Name or service not known",
+    "No address associated with hostname", "Read-only file system", "Errno 101",
+)
+
+
+def run_app(app_class, argv: list[str]) -> str | None:
+    """Run an nbgrader application in this process; None when it succeeded, else why not."""
+    app = app_class()
+    try:
+        app.initialize(argv)
+        app.start()
+    except SystemExit as stop:
+        if stop.code not in (0, None):
+            return f"{app_class.__name__} exited with status {stop.code}"
+    except Exception as err:  # noqa: BLE001 - reported to the parent, which decides
+        return f"{app_class.__name__} failed: {type(err).__name__}: {err}"
+    return None
+
+
+def first_error(cell: dict) -> str:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            text = f"{out.get('ename')}: {out.get('evalue')}".strip()
+            text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+            return text.splitlines()[0][:240] if text else str(out.get("ename"))
+    return ""
+
+
+def cell_label(notebook: dict, index: int) -> str:
+    """How the report names a cell of the graded notebook: its grade_id, else its first line."""
+    cells = notebook.get("cells", [])
+    if not 0 <= index < len(cells):
+        return f"cell {index}"
+    cell = cells[index]
+    grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+    if grade_id:
+        return f"cell {grade_id}"
+    text = cell.get("source", "")
+    first = next((line.strip() for line in ("".join(text) if isinstance(text, list) else text).splitlines() if line.strip()), "")
+    return f"cell {index} ({first[:40]!r})" if first else f"cell {index}"
+
+
+def blocked_attempts(notebook: dict) -> list[str]:
+    """Errors and prints that show the sandbox stopping something (network, a read-only file system)."""
+    found = []
+    for index, cell in enumerate(notebook.get("cells", [])):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get(key) if isinstance(out.get(key), str) else "".join(out.get(key) or []) for key in ("evalue", "text"))
+            for marker in BLOCKED_MARKERS:
+                if marker in text:
+                    found.append(f"{marker} ({cell_label(notebook, index)})")
+                    break
+    return found
+
+
+def main(argv: list[str]) -> int:
+    job_path = Path(argv[0]).resolve()
+    job = json.loads(job_path.read_text())
+    course, assignment, student = Path(job["course"]), job["assignment"], job["student"]
+    os.chdir(course)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.update(job.get("env", {}))
+
+    from nbgrader.apps.autogradeapp import AutogradeApp
+    from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
+
+    from course_lib.grading import execute
+    from course_lib.grading.gradebook import read_results
+
+    result: dict = {"failure": None, "feedback_failure": None}
+    common = [assignment, f"--student={student}", "--force"]
+    result["failure"] = run_app(AutogradeApp, common)
+    graded = course / "autograded" / student / assignment / f"{assignment}.ipynb"
+    result["events"] = execute.EVENTS
+    if graded.is_file():
+        notebook = json.loads(graded.read_text())
+        result["errors"] = {
+            c["metadata"]["nbgrader"]["grade_id"]: first_error(c)
+            for c in notebook["cells"]
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+        }
+        result["blocked"] = blocked_attempts(notebook)
+        for event in result["events"]:
+            event["label"] = cell_label(notebook, event["cell"])
+        result["autograded"] = str(graded)
+        result["feedback_failure"] = run_app(GenerateFeedbackApp, common)
+        feedback = course / "feedback" / student / assignment / f"{assignment}.html"
+        result["feedback"] = str(feedback) if feedback.is_file() else None
+    elif result["failure"] is None:
+        result["failure"] = "nbgrader autograde wrote no graded notebook"
+    if result["failure"] is None:
+        try:
+            result["gradebook"] = read_results(f"sqlite:///{course / 'gradebook.db'}", job["course_id"], assignment, student)
+        except Exception as err:  # noqa: BLE001
+            result["failure"] = f"cannot read the scratch gradebook: {err}"
+    (job_path.parent / "result.json").write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Exception:  # noqa: BLE001 - the traceback goes to the worker log, the parent reports it
+        traceback.print_exc()
+        sys.exit(1)

@@ -1,0 +1,334 @@
+"""Grading a class: ``python -m course_lib.grading autograde`` on every kind of bad submission.
+
+One batch run grades the whole matrix (one scratch course, 21 students, ``--jobs 2``, small time
+limits) and every test below reads its outcome: the correct students keep full marks whatever the
+others did, every bad submission gets its grade and a clear status and reason, the sandbox stops
+what it must, and the gradebook loses nothing. The run is shared by the pytest-xdist workers (built
+once, under a file lock). The fast unit tests at the end need no grading run.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grading_helpers import ASSIGNMENT, CELL_POINTS, MAX, Notebooks, bad_submissions, index_of, submit_all, write
+from nbgrader_helpers import ROOT, nbgrader, scratch_course
+
+CELL_LIMIT, NOTEBOOK_LIMIT = 30, 60
+
+# student -> (score, status, words the reason must contain, grade cells that must fail); score None: timing-dependent
+EXPECTED = {
+    "good": (MAX, "ok", "", []),
+    "blank": (0.0, "ok", "", list(CELL_POINTS)),
+    "raises": (8.0, "ok", "", ["ex4_flops_tests"]),
+    "loop": (8.0, "timeout", "cell ex3_linear_adapter ran into the cell time limit", ["ex3_linear_adapter_tests"]),
+    "stuck": (8.0, "timeout", "did not stop when interrupted", ["ex4_flops_tests"]),
+    "sleepy": (None, "timeout", f"ran past its {NOTEBOOK_LIMIT} s limit", ["ex4_flops_tests"]),
+    "flood": (MAX, "output-truncated", "50.0 MB of output", []),
+    "nan": (5.0, "ok", "", ["ex1_functional_forward_tests", "ex4_flops_tests"]),
+    "dtype": (8.0, "ok", "", ["ex3_linear_adapter_tests"]),
+    "deleted": (MAX, "repaired", "deleted cell ex1_shape_errors_tests restored", []),
+    "duplicated": (MAX, "repaired", "ex2_my_adapter_tests appears 2 times", []),
+    "stripped": (MAX, "repaired", "stripped from the whole notebook", []),
+    "edited": (8.0, "repaired", "ex2_my_adapter_tests was edited: restored", ["ex2_my_adapter_tests"]),
+    "hidden": (8.0, "tampering", "ex4_flops_tests was edited: restored from the source (hidden tests included)", ["ex4_flops_tests"]),
+    "tamper": (8.0, "tampering", "patches what the tests use: check_close", ["ex3_linear_adapter_tests"]),
+    "missing": (0.0, "missing", "no notebook in submitted/missing/", list(CELL_POINTS)),
+    "renamed": (MAX, "repaired", f"{ASSIGNMENT} (1).ipynb", []),
+    "corrupt": (0.0, "corrupt", "is not valid JSON", list(CELL_POINTS)),
+    "snoop": (MAX, "sandbox-violation", "refers to the gradebook", []),
+    "net": (MAX, "sandbox-violation", "Network is unreachable", []),
+    "ref": (None, "reference-import", "from course_lib.adapters.bottleneck import BottleneckAdapter", []),
+}
+FULL_MARKS = [s for s, (score, *_) in EXPECTED.items() if score == MAX]
+
+
+def grading(course: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run([sys.executable, "-m", "course_lib.grading", "autograde", ASSIGNMENT, *args],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def gradebook_scores(course: Path) -> dict[str, dict[str, float]]:
+    """student -> grade cell -> score, read straight from the course's gradebook."""
+    with sqlite3.connect(course / "gradebook.db") as db:
+        rows = db.execute(
+            "select s.student_id, b.name, coalesce(g.manual_score, g.auto_score, 0) + coalesce(g.extra_credit, 0) "
+            "from grade g join submitted_notebook n on g.notebook_id = n.id join submitted_assignment s on n.assignment_id = s.id "
+            "join grade_cells c on g.cell_id = c.id join base_cell b on c.id = b.id"
+        ).fetchall()
+    scores: dict[str, dict[str, float]] = {}
+    for student, cell, score in rows:
+        scores.setdefault(student, {})[cell] = float(score)
+    return scores
+
+
+def add_earlier_student(course: Path) -> None:
+    """A student graded in an earlier run (with a manual grade) who has no submission this time."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}", "adapter-finetuning") as gb:
+        warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's API under SQLAlchemy 2
+        gb.add_student("earlier")
+        gb.add_submission(ASSIGNMENT, "earlier")
+        for grade in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "earlier").grades:
+            grade.auto_score = grade.max_score
+        grade = gb.find_grade("ex1_functional_forward_tests", ASSIGNMENT, ASSIGNMENT, "earlier")
+        grade.manual_score = 1.5
+        gb.db.commit()
+
+
+def build_graded_class(folder: Path) -> dict:
+    course = scratch_course(folder)
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # an instructor's gradebook made by nbgrader itself
+    add_earlier_student(course)
+    books = Notebooks(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    subs = bad_submissions(books, course)
+    assert set(subs) == set(EXPECTED)
+    submit_all(course, subs)
+    started = time.monotonic()
+    run = grading(course, "--jobs", "2", "--cell-timeout", str(CELL_LIMIT), "--notebook-timeout", str(NOTEBOOK_LIMIT))
+    seconds = time.monotonic() - started
+    assert run.returncode == 0, f"the grader failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    out = course / "reports" / ASSIGNMENT
+    return {
+        "course": str(course), "stdout": run.stdout, "seconds": seconds,
+        "results": {r["student"]: r for r in json.loads((out / "results.json").read_text())},
+        "csv": {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))},
+        "gradebook": gradebook_scores(course),
+    }
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory) -> dict:
+    """The matrix graded once per test run, even when several pytest-xdist workers ask for it."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    folder = tmp_path_factory.getbasetemp().parent / f"graded-class-{run_id}" if run_id else tmp_path_factory.getbasetemp() / "graded-class"
+    folder.mkdir(parents=True, exist_ok=True)
+    done, failed = folder / "outcome.json", folder / "failed.txt"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if failed.is_file():
+                pytest.fail(f"grading the class failed in another worker:\n{failed.read_text()}")
+            if not done.is_file():
+                try:
+                    done.write_text(json.dumps(build_graded_class(folder)))
+                except BaseException as err:
+                    failed.write_text(f"{type(err).__name__}: {err}")
+                    raise
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return json.loads(done.read_text())
+
+
+def test_every_bad_submission_gets_its_grade_status_and_a_clear_reason(graded_class):
+    results, problems = graded_class["results"], []
+    for student, (score, status, words, failing) in EXPECTED.items():
+        r = results[student]
+        failed = [c["grade_id"] for c in r["cells"] if c["score"] < c["max_score"]]
+        if score is not None and r["score"] != score:
+            problems.append(f"{student}: score {r['score']}, expected {score} ({r['reason']})")
+        if r["status"] != status:
+            problems.append(f"{student}: status {r['status']!r}, expected {status!r} ({r['reason']})")
+        if words not in r["reason"]:
+            problems.append(f"{student}: reason {r['reason']!r} does not say {words!r}")
+        if not set(failing) <= set(failed) or (score is not None and score > 0 and set(failed) != set(failing)):
+            problems.append(f"{student}: failed grade cells {failed}, expected {failing}")
+        if r["max_score"] != MAX:
+            problems.append(f"{student}: max_score {r['max_score']}")
+    assert not problems, "\n".join(problems)
+    assert results["sleepy"]["score"] <= 6, "the sleepy notebook should have lost at least exercises 3 and 4"
+    assert len(results["good"]["cells"]) == len(CELL_POINTS)
+
+
+def test_correct_students_keep_full_marks_whatever_the_others_did(graded_class):
+    results = graded_class["results"]
+    reference = {c["grade_id"]: c["score"] for c in results["good"]["cells"]}
+    assert reference == CELL_POINTS
+    for student in FULL_MARKS:
+        assert {c["grade_id"]: c["score"] for c in results[student]["cells"]} == reference, f"{student}: {results[student]['reason']}"
+
+
+def test_the_gradebook_holds_every_grade_and_loses_nothing(graded_class):
+    course = Path(graded_class["course"])
+    recorded = graded_class["gradebook"]
+    for student, row in graded_class["csv"].items():
+        assert student in recorded, f"{student} is in grades.csv but not in the gradebook"
+        assert sum(recorded[student].values()) == pytest.approx(float(row["score"])), student
+        assert row["max_score"] == f"{MAX:g}" and row["assignment"] == ASSIGNMENT and row["status"] == EXPECTED[student][1]
+    # graded in an earlier run, not submitted this time: untouched, manual grade included
+    assert recorded["earlier"]["ex1_functional_forward_tests"] == 1.5
+    assert sum(recorded["earlier"].values()) == pytest.approx(MAX - 3 + 1.5)
+    # the student code that wrote to the gradebook did not reach it
+    with sqlite3.connect(course / "gradebook.db") as db:
+        tables = {name for (name,) in db.execute("select name from sqlite_master where type = 'table'")}
+    assert "pwned" not in tables
+    assert (course / "reports" / ASSIGNMENT / "gradebook-before.db").is_file(), "the gradebook is backed up before grading"
+
+
+def test_the_sandbox_blocks_the_gradebook_other_students_and_the_network(graded_class):
+    course = Path(graded_class["course"])
+    for student, expected_lines in (("snoop", 3), ("net", 1)):
+        nb = json.loads((course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+        text = "".join("".join(o.get("text", "")) for o in nb["cells"][-1]["outputs"])
+        assert "LEAKED" not in text, f"{student}'s code got out of the sandbox: {text}"
+        assert text.count("blocked") == expected_lines, text
+    assert "Network is unreachable" in text
+
+
+def test_huge_output_is_cut_in_the_graded_notebook_and_the_feedback(graded_class):
+    course = Path(graded_class["course"])
+    graded = course / "autograded" / "flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    feedback = course / "feedback" / "flood" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert graded.stat().st_size < 1_000_000 and feedback.stat().st_size < 2_000_000
+    assert "output truncated by the grader" in graded.read_text()
+
+
+def test_reports_feedback_and_summary(graded_class):
+    course = Path(graded_class["course"])
+    out = course / "reports" / ASSIGNMENT
+    summary = (out / "summary.md").read_text()
+    for student, (_, status, *_rest) in EXPECTED.items():
+        assert f"| {student} |" in summary and status in summary
+    assert "| ex3_linear_adapter_tests |" in summary  # which grade cell failed for whom
+    header = next(csv.reader(open(out / "summary.csv")))
+    assert header[:4] == ["student", "score", "max_score", "status"] and set(CELL_POINTS) <= set(header)
+    for student, r in graded_class["results"].items():
+        if r["status"] not in ("missing", "corrupt"):
+            assert (course / r["feedback"]).is_file(), f"no feedback for {student}"
+            assert (course / r["graded"]).is_file(), f"no graded notebook for {student}"
+    assert "reports in" in graded_class["stdout"] and "sandbox-violation" in graded_class["stdout"]
+
+
+def test_one_and_two_workers_give_the_same_grades(graded_class, tmp_path):
+    """Regrade some students of the shared run one at a time, in a copy of the graded course."""
+    course = tmp_path / "course"
+    shutil.copytree(graded_class["course"], course, symlinks=True)
+    subset = ["good", "nan", "stripped", "tamper"]
+    run = grading(course, "--jobs", "1", "--cell-timeout", str(CELL_LIMIT), "--notebook-timeout", str(NOTEBOOK_LIMIT),
+                  *(f"--student={s}" for s in subset), "--out", str(tmp_path / "again"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    again = {r["student"]: r for r in json.loads((tmp_path / "again" / "results.json").read_text())}
+    assert sorted(again) == sorted(subset)
+    for student in subset:
+        before = graded_class["results"][student]
+        assert again[student]["cells"] == before["cells"], student
+        assert (again[student]["score"], again[student]["status"]) == (before["score"], before["status"])
+    # everyone else's grades from the first run are still in the gradebook, unchanged
+    assert gradebook_scores(course) == graded_class["gradebook"]
+
+
+def test_grading_refuses_to_run_without_a_sandbox_unless_asked(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    no_bwrap = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # bwrap lives in /usr/bin
+    run = subprocess.run([sys.executable, "-m", "course_lib.grading", "autograde", ASSIGNMENT], cwd=course, env=no_bwrap,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "bwrap" in run.stderr and "apt-get install bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
+
+
+def test_a_grader_that_overruns_is_stopped_and_scores_zero(tmp_path, monkeypatch):
+    from course_lib.grading import batch
+
+    course = scratch_course(tmp_path)
+    books = Notebooks(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    write(course / "submitted" / "slow" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", books.solved())
+    monkeypatch.setattr(batch, "GRACE_SECONDS", 1)
+    monkeypatch.chdir(course)
+    results = batch.grade_assignment(ASSIGNMENT, course, batch.Options(notebook_timeout=1), log=lambda *a: None)
+    (result,) = results
+    assert result.status == "timeout" and "did not finish within 2 s" in result.reason
+    assert result.score == 0 and len(result.cells) == len(CELL_POINTS)
+    assert sum(gradebook_scores(course)["slow"].values()) == 0
+
+
+# -- unit tests: no grading run ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def books() -> Notebooks:
+    return Notebooks(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+
+
+def test_repair_rebuilds_stripped_metadata_from_the_source(books):
+    from course_lib.grading.repair import repair
+
+    nb = books.solved()
+    expected = [(c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") for c in nb["cells"]]
+    for cell in nb["cells"]:
+        cell["metadata"] = {}
+    fixed = repair(books.master, books.release, nb)
+    got = [(c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") for c in fixed.notebook["cells"]]
+    assert got == expected
+    assert fixed.matched == fixed.graded == 9
+    assert any("stripped from the whole notebook" in text for _, text in fixed.notes)
+
+
+def test_repair_keeps_one_copy_of_a_duplicate_and_restores_deleted_and_edited_tests(books):
+    from course_lib.grading.repair import repair
+
+    nb = books.solved()
+    i = index_of(nb, "ex3_linear_adapter_tests")
+    nb["cells"][i]["source"] = "pass"
+    del nb["cells"][index_of(nb, "ex4_flops_tests")]
+    j = index_of(nb, "ex2_my_adapter")
+    nb["cells"].insert(j + 1, json.loads(json.dumps(nb["cells"][j])))
+    fixed = repair(books.master, books.release, nb)
+    ids = [(c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") for c in fixed.notebook["cells"]]
+    assert ids.count("ex2_my_adapter") == 1 and ids.count("ex4_flops_tests") == 1
+    restored = fixed.notebook["cells"][ids.index("ex3_linear_adapter_tests")]["source"]
+    assert "BEGIN HIDDEN TESTS" in restored or "check_shape" in restored
+    notes = " ".join(text for _, text in fixed.notes)
+    assert "ex2_my_adapter appears 2 times" in notes and "ex4_flops_tests restored" in notes and "ex3_linear_adapter_tests was edited" in notes
+    assert len({c["id"] for c in fixed.notebook["cells"]}) == len(fixed.notebook["cells"]), "cell ids must stay unique"
+
+
+def test_locate_finds_renamed_and_reports_missing_and_corrupt_notebooks(tmp_path, books):
+    from course_lib.grading.locate import NotebookUnreadable, find_notebook, read_notebook
+
+    folder = tmp_path / "submitted"
+    write(folder / "ann" / ASSIGNMENT / f"Copy of {ASSIGNMENT}.ipynb", books.solved())
+    found = find_notebook(folder, "ann", ASSIGNMENT)
+    assert found.path.name == f"Copy of {ASSIGNMENT}.ipynb" and "graded as" in found.message
+    assert find_notebook(folder, "bob", ASSIGNMENT).path is None
+    assert "no folder submitted/bob/" in find_notebook(folder, "bob", ASSIGNMENT).message
+    bad = write(folder / "cy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", b"\x89PNG\r\n")
+    with pytest.raises(NotebookUnreadable, match="not text"):
+        read_notebook(bad)
+    write(bad, '{"cells": 3}')
+    with pytest.raises(NotebookUnreadable, match="not a notebook"):
+        read_notebook(bad)
+
+
+def test_scan_flags_reference_imports_tampering_and_escapes_but_not_the_solution(books):
+    from course_lib.grading.scan import SourceFacts, scan, scan_code
+
+    facts = SourceFacts(books.master)
+    solutions = {g: books.answer(g) for g in ("ex1_functional_forward", "ex2_my_adapter", "ex3_linear_adapter", "ex4_flops")}
+    assert scan(facts, solutions, []) == []
+
+    def statuses(code):
+        return {status for status, _ in scan_code(code, facts, "cell")}
+
+    assert statuses("from course_lib.params import placement_parameter_count") == {"reference-import"}
+    assert statuses("import importlib\nm = importlib.import_module('course_lib.adapters.bottleneck')") == {"reference-import"}
+    assert statuses("from course_lib.adapters import BottleneckAdapter") == set()  # the notebook imports it itself
+    assert statuses("def check_equal(*a, **k):\n    return None") == {"tampering"}
+    assert statuses("torch.allclose = lambda *a, **k: True") == {"tampering"}
+    assert statuses("def helper():\n    check_close = 1\n    return check_close") == set()  # a local name is fine
+    assert statuses("import urllib.request\nurllib.request.urlopen('http://example.com')") == {"sandbox-violation"}
+    assert statuses("open('../../other/01_bottleneck_math/01_bottleneck_math.ipynb')") == {"sandbox-violation"}
