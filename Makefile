@@ -14,8 +14,9 @@ COURSE_DATA_DIR ?= $(abspath ../shared/data)
 JOBS            ?= 2
 PYTEST_ARGS     ?=
 # System packages the tests need (Debian/Ubuntu, `make system-deps`, as root or with sudo; CI runs it):
-# Chromium and its WebDriver for the JupyterLab browser test. Add packages to this one list.
-APT_PACKAGES    ?= chromium chromium-driver
+# Chromium and its WebDriver for the JupyterLab browser test, bubblewrap for the grader's sandbox.
+# Add packages to this one list.
+APT_PACKAGES    ?= chromium chromium-driver bubblewrap
 
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
@@ -24,7 +25,18 @@ export COURSE_DATA_DIR
 
 .PHONY: setup lab test doctor release clean system-deps
 
+# bubblewrap (bwrap) sandboxes student code while grading (python -m course_lib.grading): installed here
+# when running as root with apt-get (CI), otherwise a note (learners do not need it).
 setup: $(STAMP)
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null; }; } && \
+	    echo "setup: installed bubblewrap (bwrap), the grading sandbox" || \
+	    echo "setup: WARNING: could not install bubblewrap; grading needs it: apt-get install bubblewrap"; \
+	  else \
+	    echo "setup: note: bubblewrap (bwrap) is not installed; instructors need it to grade in a sandbox: sudo apt-get install bubblewrap (or make system-deps)"; \
+	  fi; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
