@@ -1,5 +1,6 @@
 """Put the cells every master notebook shares where they belong: the "Open in Colab" badge right
-after the title. Idempotent; run it after adding a notebook, then `make release`."""
+after the title, and the pre-submit check as the last two cells. Idempotent; run it after adding a
+notebook, then `make release`."""
 
 from __future__ import annotations
 
@@ -12,21 +13,51 @@ from course_lib.colab import colab_badge_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
+PRESUBMIT_TEXT = """## Before you submit
 
-def add_badge(path: Path) -> bool:
-    nb = nbformat.read(path, as_version=4)
-    badge = colab_badge_markdown(path.stem)
+Save the notebook, then run the cell below. It checks that every graded cell is still here with the
+hidden metadata the grader reads (copying cells into a new notebook, or some editors, lose it), so
+that your work cannot be graded as zero by accident. It does not check your answers: the test cells
+and nbgrader's **Validate** button do that. Then submit this `.ipynb` file."""
+
+PRESUBMIT_CODE = 'from course_lib.presubmit import check_before_submit\n\ncheck_before_submit("{name}")'
+
+
+def add_badge(nb, name: str) -> bool:
+    badge = colab_badge_markdown(name)
     if any(cell.cell_type == "markdown" and cell.source == badge for cell in nb.cells):
         return False
     nb.cells = [cell for cell in nb.cells if not (cell.cell_type == "markdown" and "colab-badge.svg" in cell.source)]
-    cell = nbformat.v4.new_markdown_cell(badge)
-    nb.cells.insert(1, cell)
-    nbformat.write(nb, path)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(badge))
     return True
+
+
+def add_presubmit(nb, name: str) -> bool:
+    code = PRESUBMIT_CODE.format(name=name)
+    if [c.source for c in nb.cells[-2:]] == [PRESUBMIT_TEXT, code]:
+        return False
+    nb.cells = [c for c in nb.cells if c.source not in (PRESUBMIT_TEXT, code) and "check_before_submit(" not in c.source]
+    nb.cells += [nbformat.v4.new_markdown_cell(PRESUBMIT_TEXT), nbformat.v4.new_code_cell(code)]
+    return True
+
+
+def update(path: Path, graded: bool) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    changes = [what for what, changed in (("badge", add_badge(nb, path.stem)),
+                                           ("pre-submit check", graded and add_presubmit(nb, path.stem))) if changed]
+    if changes:
+        nbformat.write(nb, path)
+    return changes
+
+
+def is_graded(path: Path) -> bool:
+    nb = nbformat.read(path, as_version=4)
+    return any(cell.metadata.get("nbgrader", {}).get("grade") for cell in nb.cells)
 
 
 if __name__ == "__main__":
     names = sys.argv[1:] or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
     for name in names:
         path = ROOT / "solutions" / name / f"{name}.ipynb"
-        print(f"{path.relative_to(ROOT)}: {'badge added' if add_badge(path) else 'up to date'}")
+        changes = update(path, is_graded(path))
+        print(f"{path.relative_to(ROOT)}: {', '.join(changes) + ' added' if changes else 'up to date'}")
