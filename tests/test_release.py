@@ -7,7 +7,7 @@ import re
 import pytest
 
 from course_lib.release import differences
-from nbgrader_helpers import ROOT, assignments, cells, nbgrader_meta
+from nbgrader_helpers import ROOT, assignments, cells, graded_assignments, nbgrader_meta
 
 NAMES = assignments()
 
@@ -64,3 +64,13 @@ def test_master_notebooks_are_clean_sources(name):
     from course_lib.colab import SETUP_CELL
 
     assert "".join(code[0]["source"]) == SETUP_CELL, f"{name}: the first code cell must be course_lib.colab.SETUP_CELL"
+
+
+@pytest.mark.parametrize("name", graded_assignments())
+def test_graded_notebooks_end_with_the_presubmit_check(name):
+    """The learner's last cell checks the notebook before submitting (issue: a Colab learner must never
+    submit a notebook that would score 0)."""
+    last = [c for c in cells(ROOT / "notebooks" / name / f"{name}.ipynb") if c["cell_type"] == "code"][-1]
+    assert "".join(last["source"]).strip().endswith(f'check_before_submit("{name}")'), (
+        f"{name}: the last code cell must run check_before_submit({name!r}): run scripts/add_course_cells.py, then make release"
+    )
