@@ -10,6 +10,7 @@ reports (grades.csv, summary.md, summary.csv) into reports/<assignment>/.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -46,6 +47,12 @@ def main(argv=None) -> int:
         max_output_bytes=args.max_output, students=args.students, out=args.out, work_dir=args.work_dir,
         keep_work=args.keep_work, readonly=[p.resolve() for p in args.allow_read],
     )
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)  # a scheduler's stop: kill the workers too, as for Ctrl-C
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background by a non-interactive shell
+        signal.signal(signal.SIGINT, interrupted)
     try:
         results = grade_assignment(args.assignment, root, options)
     except SandboxUnavailable as err:
@@ -54,6 +61,9 @@ def main(argv=None) -> int:
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("grading interrupted", file=sys.stderr)
+        return 130
     return 1 if any(r.status == "failed" for r in results) else 0
 
 

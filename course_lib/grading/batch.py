@@ -88,6 +88,9 @@ def _tail(path: Path, lines: int = 8) -> str:
 class Grader:
     def __init__(self, course: Course, assignment: str, options: Options, work: Path):
         self.course, self.assignment, self.options, self.work = course, assignment, options, work
+        self.running: set[subprocess.Popen] = set()  # worker processes, stopped all at once on Ctrl-C
+        self.stopping = False
+        self._lock = threading.Lock()
         self.template = make_template(course, assignment, work / "template")
         self.template_url = f"sqlite:///{self.template / 'gradebook.db'}"
         due = gradebook.due_date(course.db_url, course.course_id, assignment)
@@ -160,17 +163,25 @@ class Grader:
         }
         (folder / "job.json").write_text(json.dumps(job))
         limit = self.options.notebook_timeout + GRACE_SECONDS
-        with open(folder / "worker.log", "wb") as log:
+        with open(folder / "worker.log", "wb") as log, self._lock:
+            if self.stopping:
+                raise RuntimeError("grading was interrupted")
             process = subprocess.Popen(
                 [sys.executable, "-m", "course_lib.grading.worker", str(folder / "job.json")],
                 cwd=scratch, env=nbgrader_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-            try:
-                process.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                _kill_group(process)
-                result.note("timeout", f"grading did not finish within {limit} s and was stopped: every cell scored 0")
-                return self._zeros(result)
+            self.running.add(process)
+        try:
+            process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            result.note("timeout", f"grading did not finish within {limit} s and was stopped: every cell scored 0")
+            return self._zeros(result)
+        finally:
+            with self._lock:
+                self.running.discard(process)
+        if self.stopping:
+            raise RuntimeError("grading was interrupted")
         outcome_path = folder / "result.json"
         if not outcome_path.is_file():
             result.note("failed", f"grader process ended with status {process.returncode} and no result: {_tail(folder / 'worker.log')}")
@@ -193,6 +204,14 @@ class Grader:
         if outcome.get("feedback_failure"):
             result.note("ok", f"no feedback: {outcome['feedback_failure']}")
         return result
+
+    def stop(self) -> None:
+        """Kill every running worker (and with it its sandboxed kernel): the instructor pressed Ctrl-C."""
+        with self._lock:
+            self.stopping = True
+            running = list(self.running)
+        for process in running:
+            _kill_group(process)
 
     def _describe_events(self, result: StudentResult, outcome: dict) -> None:
         events = outcome.get("events", [])
@@ -245,11 +264,9 @@ def grade_assignment(assignment: str, root: Path | str = ".", options: Options |
     students = options.students or course.students(assignment)
     out = Path(options.out) if options.out else course.root / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(options.work_dir) if options.work_dir else Path(tempfile.mkdtemp(prefix=f"grading-{assignment}-"))
     if options.work_dir:
-        if work.exists():
-            shutil.rmtree(work)
-        work.mkdir(parents=True)
+        Path(options.work_dir).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"grading-{assignment}-", dir=options.work_dir))
     started = time.monotonic()
     try:
         grader = Grader(course, assignment, options, work)
@@ -258,7 +275,8 @@ def grade_assignment(assignment: str, root: Path | str = ".", options: Options |
         log(f"grading {assignment}: {len(students)} students, {options.jobs} at a time, "
             f"{'sandboxed' if options.sandbox else 'WITHOUT sandbox'}" + (f" (gradebook backed up to {before})" if before else ""))
         results: list[StudentResult] = []
-        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+        try:
             futures = {pool.submit(grader.grade, student): student for student in students}
             for done, future in enumerate(as_completed(futures), 1):
                 result = future.result()
@@ -268,6 +286,12 @@ def grade_assignment(assignment: str, root: Path | str = ".", options: Options |
                     result.note("failed", f"could not write the gradebook: {type(err).__name__}: {err}")
                 results.append(result)
                 log(f"[{done}/{len(students)}] {result.student}: {result.score:g}/{result.max_score:g} {result.status} ({result.seconds:.0f} s)")
+        except KeyboardInterrupt:
+            grader.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
+            log(f"interrupted: the {len(results)} students graded so far are in the gradebook, the others are untouched")
+            raise
+        pool.shutdown(wait=True)
         results.sort(key=lambda r: r.student)
         report.write_all(results, out, assignment, seconds=time.monotonic() - started, options=options)
         log(report.table(results))

@@ -39,8 +39,24 @@ class SandboxUnavailable(RuntimeError):
     """bwrap is missing or cannot create a sandbox on this machine."""
 
 
+TMP_BYTES = 1 << 30  # the sandbox's private /tmp lives in memory: at most 1 GiB
+
+
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+_OPTIONS: dict[str, str] = {}
+
+
+def supports(bwrap: str, option: str) -> bool:
+    """Whether this bwrap knows ``option`` (``--size`` came with bubblewrap 0.7)."""
+    if bwrap not in _OPTIONS:
+        try:
+            _OPTIONS[bwrap] = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            _OPTIONS[bwrap] = ""
+    return option in _OPTIONS[bwrap]
 
 
 def python_paths() -> list[Path]:
@@ -78,7 +94,8 @@ class Sandbox:
     def argv(self, cwd: Path | None = None) -> list[str]:
         args = [
             self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--clearenv", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--unshare-cgroup-try", "--clearenv", "--proc", "/proc", "--dev", "/dev",
+            *(["--size", str(TMP_BYTES)] if supports(self.bwrap, "--size") else []), "--tmpfs", "/tmp",
             "--ro-bind", "/usr", "/usr",
         ]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
