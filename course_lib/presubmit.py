@@ -22,6 +22,8 @@ import os
 import sys
 from pathlib import Path
 
+from course_lib.package_data import package_data_dir
+
 MANIFEST_FORMAT = 1
 FLAGS = ("grade", "solution", "locked", "task")
 STUBS = ("raise NotImplementedError()", "YOUR ANSWER HERE")
@@ -30,14 +32,7 @@ STUBS = ("raise NotImplementedError()", "YOUR ANSWER HERE")
 # -- manifests (made by `python -m course_lib.release` from the release notebooks) ---------------------
 def manifest_dir() -> Path:
     """data/manifests in a checkout, course_lib/_data/manifests in an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / "manifests", here.parent / "data" / "manifests"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(
-        "course_lib cannot find its manifests (data/manifests): reinstall the course package "
-        "(`pip install -e .` in a checkout, or the Colab setup cell at the top of the notebook)"
-    )
+    return package_data_dir("manifests")
 
 
 def _text(source) -> str:

@@ -12,17 +12,12 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
+from course_lib.package_data import package_data_dir
+
 
 def reference_dir() -> Path:
     """The folder that holds the reference outputs (checkout: ``data/reference``; wheel: ``course_lib/_data/reference``)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / "reference", here.parent / "data" / "reference"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(
-        "course_lib cannot find its reference outputs (data/reference): reinstall the course with "
-        "`pip install -e .` from a checkout of the course repository"
-    )
+    return package_data_dir("reference")
 
 
 def load_reference(assignment: str) -> dict:
