@@ -76,6 +76,8 @@ WRONG = [
                  ("    loss.backward()\n", "    loss.backward()\n    optimizer.zero_grad(set_to_none=True)\n"))),
     Wrong("ex3_train_step", "loss summed over the batch", says="summed over the batch",
           edits=(('F.cross_entropy(logits, batch["labels"])', 'F.cross_entropy(logits, batch["labels"], reduction="sum")'),)),
+    Wrong("ex3_train_step", "model.train() forgotten", says="still in eval mode",
+          edits=(("    model.train()\n", ""),)),
     Wrong("ex3_train_step", "clipped to a fixed 1.0 instead of max_grad_norm", says="not a fixed number",
           edits=(("max_grad_norm)\n", "1.0)\n"),)),
     # Exercise 4: did the saved adapter come back intact?
