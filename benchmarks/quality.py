@@ -47,7 +47,7 @@ PRESETS = {
     "gpu": Preset(train_rows=None, epochs=1, max_length=128, batch_size=64, eval_batch_size=256, seeds=(0, 1, 2),
                   gpu_learning_rates=True),
 }
-ADAPTER_METHODS = ("houlsby-r16", "houlsby-r64", "pfeiffer-r64")
+ADAPTER_METHODS = ("houlsby-r16", "houlsby-r64", "pfeiffer-r64", "houlsby-r16-ln", "pfeiffer-r64-ln")
 
 
 def reshuffled(loader: DataLoader, seed: int) -> DataLoader:
@@ -75,6 +75,8 @@ def stored_bytes(method: str, model: torch.nn.Module) -> int:
         folder = Path(tmp)
         if method in ADAPTER_METHODS:
             save_adapters(model, folder, include_head=True)
+            if method.endswith("-ln"):
+                save_tensors(common.layer_norm_state_dict(model), folder)
         elif method == "peft-lora-r8":
             if isinstance(model, common.MeanPoolClassifier):  # peft wraps the encoder; the head is ours
                 model.bert.save_pretrained(folder)
@@ -236,7 +238,7 @@ def main() -> None:
 
     device = common.setup_run(args)
     env = common.describe_environment(device)
-    methods = common.parse_list(args.methods, common.METHODS, "--methods") or list(common.METHODS)
+    methods = common.parse_list(args.methods, common.METHODS, "--methods") or list(common.DEFAULT_METHODS)
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(preset.seeds)
     train_rows = preset.train_rows if args.train_rows is None else (args.train_rows or None)
     epochs = args.epochs or preset.epochs

@@ -239,7 +239,7 @@ def main() -> None:
     args = parser.parse_args()
     preset = PRESETS[args.preset]
     device = common.setup_run(args)
-    methods = common.parse_list(args.methods, common.METHODS, "--methods") or list(common.METHODS)
+    methods = common.parse_list(args.methods, common.METHODS, "--methods") or list(common.DEFAULT_METHODS)
     env = common.describe_environment(device)
     timer = common.clock(args.clock, device)
     env.update(preset=args.preset, model=args.model, pooling=args.pooling, batch_size=preset.batch_size, seq_len=preset.seq_len,

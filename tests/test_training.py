@@ -209,3 +209,12 @@ def test_adapters_learn_sst2(data_dir):
     assert history.final_eval["n"] == 200
     assert history.final_eval["accuracy"] > 0.6, history.final_eval
     assert torch.equal(model.bert.encoder.layer[0].attention.self.query.weight, frozen)
+
+
+def test_progress_bar_is_labelled_and_can_be_switched_off(tiny_classifier, capsys):
+    head_only(tiny_classifier)
+    train(tiny_classifier, synthetic_batches(), max_steps=2, lr=1e-2, desc="sst2 / adapters")
+    shown = capsys.readouterr().err
+    assert "sst2 / adapters" in shown and "2/2" in shown, f"expected a labelled tqdm bar on stderr, got {shown!r}"
+    train(tiny_classifier, synthetic_batches(), max_steps=2, lr=1e-2, desc="hidden", progress=False)
+    assert "hidden" not in capsys.readouterr().err

@@ -106,6 +106,7 @@ def train(
     device: str | torch.device | None = None,
     amp: bool = True,
     progress: bool = True,
+    desc: str = "train",
     eval_every: int | None = None,
     seed: int = 0,
 ) -> TrainHistory:
@@ -114,7 +115,8 @@ def train(
     Runs ``epochs`` passes over ``train_loader``, or exactly ``max_steps`` steps if given (the
     loader is restarted as often as needed). With an ``eval_loader`` the model is evaluated every
     ``eval_every`` steps and once at the end. ``device=None`` picks ``get_device()`` and moves the
-    model there. ``amp`` enables mixed precision on CUDA (ignored elsewhere). The model is left in
+    model there. ``amp`` enables mixed precision on CUDA (ignored elsewhere). ``progress`` shows a tqdm
+    bar labelled ``desc`` (name the run when a loop trains several models). The model is left in
     eval mode.
     """
     _check_positive("epochs", epochs)
@@ -151,7 +153,7 @@ def train(
         history.eval.append({"step": history.steps, **result})
         model.train()
 
-    bar = tqdm(total=total_steps, desc="train", disable=not progress, leave=True)
+    bar = tqdm(total=total_steps, desc=desc, disable=not progress, leave=True)
     samples = 0
     epoch_sums = [0.0, 0.0, 0]  # loss * n, correct, n of the current epoch
     start = time.perf_counter()
