@@ -22,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 
+from course_lib.nbcells import cell_role, cell_text, nbgrader_meta
 from course_lib.package_data import package_data_dir
 
 MANIFEST_FORMAT = 1
@@ -35,14 +36,10 @@ def manifest_dir() -> Path:
     return package_data_dir("manifests")
 
 
-def _text(source) -> str:
-    return "".join(source) if isinstance(source, list) else (source or "")
-
-
 def normalised(source) -> str:
     """Cell text without nbgrader's hidden-test region, trailing spaces and blank lines."""
     lines, hidden = [], False
-    for line in _text(source).splitlines():
+    for line in cell_text(source).splitlines():
         if "BEGIN HIDDEN TESTS" in line:
             hidden = True
         elif "END HIDDEN TESTS" in line:
@@ -56,32 +53,17 @@ def checksum(source) -> str:
     return hashlib.sha256(normalised(source).encode()).hexdigest()
 
 
-def _nbgrader(cell: dict) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader") if isinstance(cell.get("metadata"), dict) else None
-    return meta if isinstance(meta, dict) else {}
-
-
-def _role(meta: dict) -> str:
-    if meta.get("task"):
-        return "task"
-    if meta.get("solution"):
-        return "solution"
-    if meta.get("grade"):
-        return "test"
-    return "locked"
-
-
 def build_manifest(notebook: dict, assignment: str) -> dict:
     """The manifest of a release notebook: its graded cells in order."""
     cells = []
     for cell in notebook["cells"]:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if not meta.get("grade_id"):
             continue
         entry = {
             "grade_id": meta["grade_id"],
             "cell_type": cell["cell_type"],
-            "role": _role(meta),
+            "role": cell_role(meta),
             "points": meta.get("points", 0) if meta.get("grade") else 0,
             **{flag: bool(meta.get(flag, False)) for flag in FLAGS},
             "checksum": checksum(cell["source"]) if meta.get("locked") and not meta.get("solution") else None,
@@ -164,7 +146,7 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
     cells = [c for c in notebook.get("cells", []) if isinstance(c, dict)]
     by_id: dict[str, list[tuple[int, dict]]] = {}
     for index, cell in enumerate(cells):
-        grade_id = _nbgrader(cell).get("grade_id")
+        grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id:
             by_id.setdefault(grade_id, []).append((index, cell))
     expected = {entry["grade_id"]: entry for entry in manifest["cells"]}
@@ -173,7 +155,7 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
                         "and the grader cannot find your answers or its tests")
         return problems, warnings
 
-    by_checksum = {checksum(c.get("source", "")): i for i, c in enumerate(cells) if not _nbgrader(c).get("grade_id")}
+    by_checksum = {checksum(c.get("source", "")): i for i, c in enumerate(cells) if not nbgrader_meta(c).get("grade_id")}
     positions = []
     for entry in manifest["cells"]:
         found = by_id.get(entry["grade_id"], [])
@@ -188,7 +170,7 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
             problems.append(f"{label} appears {len(found)} times (cells {', '.join(str(i + 1) for i, _ in found)}): keep only one")
         index, cell = found[-1]
         positions.append((index, entry["grade_id"]))
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if cell.get("cell_type") != entry["cell_type"]:
             problems.append(f"{label} was changed from a {entry['cell_type']} cell to a {cell.get('cell_type')} cell")
         changed = [flag for flag in FLAGS if bool(meta.get(flag, False)) != entry[flag]]
@@ -198,7 +180,7 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
             problems.append(f"{label} has changed nbgrader metadata ({', '.join(changed)})")
         if entry["checksum"] and checksum(cell.get("source", "")) != entry["checksum"]:
             problems.append(f"{label} was edited: graded test cells must stay exactly as released")
-        if entry["role"] == "solution" and any(stub in _text(cell.get("source", "")) for stub in STUBS):
+        if entry["role"] == "solution" and any(stub in cell_text(cell.get("source", "")) for stub in STUBS):
             warnings.append(entry["grade_id"])
     order = [grade_id for _, grade_id in sorted(positions)]
     wanted = [grade_id for grade_id in expected if grade_id in order]
@@ -290,7 +272,7 @@ def guess_assignment(path: Path) -> str | None:
     if path.stem in known:
         return path.stem
     try:
-        ids = {_nbgrader(c).get("grade_id") for c in json.loads(path.read_text()).get("cells", [])} - {None}
+        ids = {nbgrader_meta(c).get("grade_id") for c in json.loads(path.read_text()).get("cells", [])} - {None}
     except (OSError, ValueError, AttributeError):
         return None
     overlap = {name: len(ids & {c["grade_id"] for c in json.loads(p.read_text())["cells"]}) for name, p in known.items()}

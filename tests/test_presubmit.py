@@ -200,3 +200,21 @@ def test_manifests_ship_with_the_package():
     assert (manifest_dir() / f"{ASSIGNMENT}.json").is_file()
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"data" = "course_lib/_data"' in pyproject  # the wheel carries data/manifests as course_lib/_data/manifests
+
+
+def test_cell_roles_are_read_the_same_way_by_the_check_and_the_grader():
+    from course_lib.nbcells import cell_role, cell_text, nbgrader_meta
+
+    assert nbgrader_meta({"metadata": {"nbgrader": "garbage"}}) == {}
+    assert nbgrader_meta({"metadata": None}) == {} and nbgrader_meta({}) == {}
+    roles = {
+        "solution": {"grade_id": "a", "solution": True, "grade": False},
+        "test": {"grade_id": "b", "grade": True, "locked": True, "points": 2},
+        "task": {"grade_id": "c", "task": True, "points": 1},
+        "locked": {"grade_id": "d", "locked": True},
+        "plain": {"grade_id": "e"},
+    }
+    for role, meta in roles.items():
+        assert cell_role(meta) == role, (meta, cell_role(meta))
+    assert cell_role({"solution": True}) == "plain", "a cell without grade_id is not graded"
+    assert cell_text(["a\n", "b"]) == "a\nb" and cell_text(None) == ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from course_lib.grading.repair import role_of
+from course_lib.nbcells import cell_role
 from course_lib.grading.scan import SourceFacts, parse
 
 HEADER = "# Added by the grader: the names the test cell below uses, imported as the course notebook imports them.\n"
@@ -21,7 +21,7 @@ def guard_tests(notebook: dict, facts: SourceFacts) -> int:
     cells, inserted = [], 0
     for cell in notebook["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        if cell["cell_type"] == "code" and role_of(meta) == "test":
+        if cell["cell_type"] == "code" and cell_role(meta) == "test":
             tree = parse(cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"]))
             used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree is not None else set(facts.reimports)
             statements = sorted({facts.reimports[name] for name in used if name in facts.reimports})

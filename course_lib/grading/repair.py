@@ -21,38 +21,14 @@ import difflib
 from dataclasses import dataclass, field
 
 from course_lib.grading.locate import ensure_cell_ids
+from course_lib.nbcells import cell_role, cell_text, nbgrader_meta
 
 STUB_LINES = {"# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE"}
 KEY_FIELDS = ("grade_id", "grade", "solution", "locked", "task", "points")
 
 
-def _meta(cell: dict) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader")
-    return meta if isinstance(meta, dict) else {}
-
-
-def role_of(meta: dict) -> str:
-    """solution, test, locked, task or plain, from a cell's nbgrader metadata."""
-    if not meta.get("grade_id"):
-        return "plain"
-    if meta.get("task"):
-        return "task"
-    if meta.get("solution"):
-        return "solution"
-    if meta.get("grade"):
-        return "test"
-    if meta.get("locked"):
-        return "locked"
-    return "plain"
-
-
-def text_of(source) -> str:
-    """A cell's source as one string (notebook files may store it as a list of lines)."""
-    return "".join(source) if isinstance(source, list) else (source or "")
-
-
 def _lines(source) -> list[str]:
-    return [line.rstrip() for line in text_of(source).splitlines() if line.strip()]
+    return [line.rstrip() for line in cell_text(source).splitlines() if line.strip()]
 
 
 def normalise(text) -> str:
@@ -80,11 +56,11 @@ class SourceCell:
 
 def source_cells(master: dict, release: dict) -> list[SourceCell]:
     """The source notebook's cells with their roles, each paired with its release version."""
-    by_id = {_meta(c).get("grade_id"): c for c in release["cells"] if _meta(c).get("grade_id")}
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in release["cells"] if nbgrader_meta(c).get("grade_id")}
     same_length = len(release["cells"]) == len(master["cells"])
     cells = []
     for i, cell in enumerate(master["cells"]):
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
         if grade_id and grade_id in by_id:
             released = by_id[grade_id]
@@ -92,7 +68,7 @@ def source_cells(master: dict, release: dict) -> list[SourceCell]:
             released = release["cells"][i]
         else:
             released = cell
-        cells.append(SourceCell(i, cell["cell_type"], role_of(meta), grade_id, cell, released))
+        cells.append(SourceCell(i, cell["cell_type"], cell_role(meta), grade_id, cell, released))
     return cells
 
 
@@ -114,7 +90,7 @@ class _Scorer:
 
     def score(self, i: int, cell: dict) -> float:
         src = self.sources[i]
-        sub_id = _meta(cell).get("grade_id")
+        sub_id = nbgrader_meta(cell).get("grade_id")
         if src.role != "plain" and sub_id == src.grade_id:
             bonus = 100.0
         elif sub_id in self.graded_ids:
@@ -188,7 +164,7 @@ def _restored_cell(src: SourceCell) -> dict:
     """A graded cell missing from the submission, rebuilt from the source."""
     cell = copy.deepcopy(src.release)
     if src.locked:
-        cell["source"] = text_of(src.master["source"])
+        cell["source"] = cell_text(src.master["source"])
     else:
         # A solution cell the learner deleted or merged into another cell: an empty answer, so that any
         # definitions the learner wrote elsewhere are not overwritten by the release stub.
@@ -204,7 +180,7 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
     sources = source_cells(master, release)
     cells = [copy.deepcopy(c) for c in submission["cells"]]
     for cell in cells:
-        cell["source"] = text_of(cell.get("source"))
+        cell["source"] = cell_text(cell.get("source"))
     pairs = align(sources, cells)
     by_sub = {j: i for i, j in pairs.items()}
     graded = [s for s in sources if s.role != "plain"]
@@ -215,7 +191,7 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
     result = Repair(notebook={})
 
     def fix(cell: dict, src: SourceCell) -> dict:
-        old = _meta(cell)
+        old = nbgrader_meta(cell)
         release_meta = src.release.get("metadata", {})
         if not old:
             stripped.append(src.grade_id)
@@ -228,7 +204,7 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
         for key in ("deletable", "editable"):
             if key in release_meta:
                 metadata[key] = release_meta[key]
-        metadata["nbgrader"] = copy.deepcopy(release_meta.get("nbgrader", _meta(src.master)))
+        metadata["nbgrader"] = copy.deepcopy(release_meta.get("nbgrader", nbgrader_meta(src.master)))
         cell["metadata"] = metadata
         if cell["cell_type"] != src.cell_type:
             retyped.append(src.grade_id)
@@ -242,7 +218,7 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
             text = normalise(cell.get("source", ""))
             if text not in (normalise(src.release["source"]), normalise(src.master["source"])):
                 edited.append(src.grade_id)
-            cell["source"] = text_of(src.master["source"])
+            cell["source"] = cell_text(src.master["source"])
         return cell
 
     inserts: dict[int, list[SourceCell]] = {}
@@ -270,7 +246,7 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
             if src.role == "solution":
                 result.solution_cells[src.grade_id] = cell["source"]
         else:
-            grade_id = _meta(cell).get("grade_id")
+            grade_id = nbgrader_meta(cell).get("grade_id")
             if grade_id:
                 if grade_id in matched_ids:
                     duplicates[grade_id] = duplicates.get(grade_id, 1) + 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 
-from course_lib.grading.repair import role_of, text_of
+from course_lib.nbcells import cell_role, cell_text
 
 NETWORK_MODULES = {
     "socket", "ssl", "urllib", "urllib2", "urllib3", "http", "requests", "httpx", "aiohttp", "ftplib",
@@ -98,10 +98,10 @@ class SourceFacts:
         for cell in master["cells"]:
             if cell["cell_type"] != "code":
                 continue
-            tree = parse(text_of(cell["source"]))
+            tree = parse(cell_text(cell["source"]))
             if tree is None:
                 continue
-            role = role_of(cell.get("metadata", {}).get("nbgrader", {}) or {})
+            role = cell_role(cell.get("metadata", {}).get("nbgrader", {}) or {})
             self.allowed_imports |= {(module, name) for module, name, _ in imports(tree)}
             if role == "solution":
                 solution_bound |= set(_bound_names(tree))
