@@ -390,8 +390,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("pfeiffer-r64-ln", 3e-3, _adapters_and_layer_norms("pfeiffer", 64),
            "Pfeiffer adapter r=64 + the encoder's LayerNorms + head"),
 ]}
-# What a run measures when --methods is not given: the methods issue 6 names. The ``-ln`` variants are extra
-# (README "Training the LayerNorms too"), run with --methods, to keep the cpu preset under 20 minutes.
+# What a run measures when --methods is not given. The ``-ln`` variants are extra (README.md, "The methods";
+# RESULTS.md, "Training the LayerNorms too"), run with --methods, so that the cpu preset stays under 20 minutes.
 DEFAULT_METHODS: tuple[str, ...] = ("full", "head", "houlsby-r16", "houlsby-r64", "pfeiffer-r64", "lora-r8", "peft-lora-r8")
 GPU_LEARNING_RATES: dict[str, float] = {
     "full": 3e-5, "head": 1e-3, "houlsby-r16": 1e-3, "houlsby-r64": 1e-3, "pfeiffer-r64": 1e-3,
