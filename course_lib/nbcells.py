@@ -30,5 +30,8 @@ def cell_role(meta: dict) -> str:
 
 
 def cell_text(source) -> str:
-    """A cell's source as one string (notebook files may store it as a list of lines)."""
-    return "".join(source) if isinstance(source, list) else (source or "")
+    """A cell's source as one string (notebook files may store it as a list of lines; a damaged file may hold
+    other values, which are turned into text rather than refused)."""
+    if isinstance(source, list):
+        return "".join(str(part) for part in source)
+    return "" if source is None else str(source)

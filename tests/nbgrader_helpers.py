@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from course_lib.nbcells import nbgrader_meta
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,10 +26,6 @@ def graded_assignments() -> list[str]:
 
 def cells(path: Path) -> list[dict]:
     return json.loads(path.read_text())["cells"]
-
-
-def nbgrader_meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def max_points(name: str) -> float:

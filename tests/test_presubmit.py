@@ -218,3 +218,4 @@ def test_cell_roles_are_read_the_same_way_by_the_check_and_the_grader():
         assert cell_role(meta) == role, (meta, cell_role(meta))
     assert cell_role({"solution": True}) == "plain", "a cell without grade_id is not graded"
     assert cell_text(["a\n", "b"]) == "a\nb" and cell_text(None) == ""
+    assert cell_text(["x = ", 1]) == "x = 1", "a damaged source is read as text, not refused"

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from course_lib.release import differences
-from nbgrader_helpers import ROOT, assignments, cells, graded_assignments, nbgrader_meta
+from course_lib.nbcells import nbgrader_meta
+from nbgrader_helpers import ROOT, assignments, cells, graded_assignments
 
 NAMES = assignments()
 

@@ -19,7 +19,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from nbgrader_helpers import ROOT, graded_assignments, grade_scores, nbgrader, nbgrader_meta, scratch_course, submit
+from course_lib.nbcells import nbgrader_meta
+from nbgrader_helpers import ROOT, graded_assignments, grade_scores, nbgrader, scratch_course, submit
 from wrong_answers import Wrong, catalogue
 
 MIN_PER_EXERCISE = 3

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_lib.nbcells import cell_text
+
 
 class NotebookUnreadable(Exception):
     """The file is not a notebook nbgrader could grade (not JSON, not nbformat 4, ...)."""
@@ -59,12 +61,6 @@ def find_notebook(submitted: Path, student: str, assignment: str) -> Found:
     return Found(chosen, message)
 
 
-def _text(source) -> str:
-    if isinstance(source, list):
-        return "".join(str(part) for part in source)
-    return "" if source is None else str(source)
-
-
 def read_notebook(path: Path) -> dict:
     """The notebook at ``path`` as an nbformat-4 dict, with cells normalised so that nbgrader accepts it."""
     import nbformat
@@ -90,7 +86,7 @@ def read_notebook(path: Path) -> dict:
         clean = {
             "cell_type": cell["cell_type"],
             "metadata": cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {},
-            "source": _text(cell.get("source")),
+            "source": cell_text(cell.get("source")),
         }
         if isinstance(cell.get("id"), str):
             clean["id"] = cell["id"]
