@@ -2,16 +2,16 @@
 #   make lab    set everything up, then open the course in JupyterLab
 #   make test   set everything up, then run the whole test suite (what CI runs)
 #
-# Settings (override on the command line, e.g. `make lab COURSE_DATA_DIR=/data/course`):
+# Settings (override on the command line, e.g. `make lab JOBS=1`):
 PYTHON          ?= python3
 VENV            ?= .venv
 # torch is installed first, pinned, so that pip never picks a multi-GB CUDA build on a CPU-only machine.
 # For a GPU, or where your package index serves CUDA builds by default, see README ("GPU" / "CPU-only Linux").
 TORCH_SPEC      ?= torch==2.13.0
 TORCH_PIP_ARGS  ?=
-# Real data sets: a folder with <task>/<split>.jsonl and tasks.json. Without it the course loads them from the hub.
-COURSE_DATA_DIR ?= $(abspath ../shared/data)
 JOBS            ?= 2
+# Extra arguments for `jupyter lab`, e.g. `make lab LAB_ARGS="--no-browser --port 8890"` on a remote machine.
+LAB_ARGS        ?=
 PYTEST_ARGS     ?=
 # System packages the tests need (Debian/Ubuntu, `make system-deps`, as root or with sudo; CI runs it):
 # Chromium and its WebDriver for the JupyterLab browser test, bubblewrap for the grader's sandbox.
@@ -20,8 +20,6 @@ APT_PACKAGES    ?= chromium chromium-driver bubblewrap
 
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
-
-export COURSE_DATA_DIR
 
 .PHONY: setup lab test doctor release clean system-deps
 
@@ -51,7 +49,7 @@ doctor: setup
 
 lab: setup
 	$(BIN)/python -m course_lib doctor || true
-	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 test: setup
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
@@ -63,6 +61,13 @@ system-deps:
 # Instructors: regenerate the student notebooks in notebooks/ from the master notebooks in solutions/.
 release: setup
 	$(BIN)/python -m course_lib.release
+
+# Maintainers: say where the course is published (README, "Publishing the course"), e.g.
+#   make publish REPOSITORY=github.com/OWNER/NAME BRANCH=main
+# rewrites course_lib/colab.py, every notebook's setup cell and Colab badge, and the release.
+.PHONY: publish
+publish: setup
+	$(BIN)/python scripts/publish.py --repository "$(REPOSITORY)" --branch "$(BRANCH)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache gradebook.db

@@ -464,7 +464,8 @@ def make_bundle(dest: Path, data_dir: Path | None, wheels: bool = True) -> None:
     * ``minilm/``: the MiniLM checkpoint with its weights stored in float16 (43 MiB instead of 87:
       the device tool carries at most 64 MiB); the scripts load it with ``--model`` and upcast to
       float32, so the only change is rounding the pretrained weights to float16 (relative error ~5e-4);
-    * ``data/``: sst2 (train + validation) and tasks.json from ``COURSE_DATA_DIR``;
+    * ``data/``: sst2 (train + validation) and tasks.json from ``data_dir`` (default: the data that ships with
+      the course, ``data/tasks``);
     * ``wheels/``: datasets and the two dependencies missing from the GPU image (pip download).
     """
     from safetensors.torch import load_file, save_file
@@ -486,7 +487,8 @@ def make_bundle(dest: Path, data_dir: Path | None, wheels: bool = True) -> None:
         (dest / "data" / "sst2").mkdir(parents=True, exist_ok=True)
         shutil.copy(Path(data_dir) / "tasks.json", dest / "data" / "tasks.json")
         for split in ("train", "validation"):
-            shutil.copy(Path(data_dir) / "sst2" / f"{split}.jsonl", dest / "data" / "sst2" / f"{split}.jsonl")
+            source = next(Path(data_dir, "sst2").glob(f"{split}.jsonl*"))  # .jsonl or the shipped .jsonl.gz
+            shutil.copy(source, dest / "data" / "sst2" / source.name)
         print(f"sst2 -> {dest / 'data'} ({human_bytes(folder_size(dest / 'data'))})")
     if wheels:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version",
@@ -500,7 +502,12 @@ if __name__ == "__main__":
     cli = argparse.ArgumentParser(description="Make the bundle an offline GPU machine needs (README.md, 'GPU run').")
     cli.add_argument("command", choices=["bundle"])
     cli.add_argument("--dest", type=Path, default=DEFAULT_OUT / "device")
-    cli.add_argument("--data-dir", type=Path, default=os.environ.get("COURSE_DATA_DIR") or None)
+    cli.add_argument("--data-dir", type=Path, default=os.environ.get("COURSE_DATA_DIR") or None,
+                     help="where sst2 comes from (default: COURSE_DATA_DIR, else the data shipped in data/tasks)")
     cli.add_argument("--no-wheels", action="store_true", help="skip `pip download` of datasets/dill/multiprocess")
     a = cli.parse_args()
+    if a.data_dir is None:
+        from course_lib.harness.data import shipped_data_dir
+
+        a.data_dir = shipped_data_dir()
     make_bundle(a.dest, a.data_dir, wheels=not a.no_wheels)

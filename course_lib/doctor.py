@@ -7,6 +7,7 @@ model and the data sets can be found, each with what to do when something is mis
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import platform
 import sys
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGES = ("torch", "transformers", "peft", "safetensors", "datasets", "tqdm", "matplotlib", "ipywidgets", "nbgrader")
-TASKS = ("sst2", "ag_news", "banking77", "subj", "cr", "mr", "mpqa", "cola")
 
 
 @dataclass
@@ -80,17 +80,36 @@ def model_check() -> Check:
 
 
 def data_check() -> Check:
-    value = os.environ.get("COURSE_DATA_DIR")
-    online = "the notebooks will load the data sets from the Hugging Face hub (needs internet)"
-    if not value:
-        return Check("data", False, f"COURSE_DATA_DIR is not set: {online}", "export COURSE_DATA_DIR=/path/to/data  (a folder with <task>/<split>.jsonl and tasks.json)")
-    path = Path(value)
-    if not (path / "tasks.json").is_file():
-        return Check("data", False, f"COURSE_DATA_DIR={value} has no tasks.json: {online}", "point COURSE_DATA_DIR at the folder that holds tasks.json")
-    missing = [task for task in TASKS if not (path / task).is_dir()]
+    """Where ``load_task`` will read the data sets: COURSE_DATA_DIR if set, the shipped data, the hub."""
+    from course_lib.harness.data import DATA_ENV, TASKS, shipped_data_dir
+
+    value = os.environ.get(DATA_ENV, "").strip()
+    where = []
+    if value:
+        path = Path(value).expanduser()
+        if not path.is_dir():
+            return Check("data", False, f"{DATA_ENV}={value} is not a folder",
+                         f"point {DATA_ENV} at a folder with tasks.json and <task>/<split>.jsonl, or unset it "
+                         "to use the data that ships with the course")
+        found = sorted(t for t in TASKS if (path / t).is_dir())
+        where.append(f"{DATA_ENV}={value} ({len(found)} tasks: {', '.join(found) or 'none'}) first")
+    shipped = shipped_data_dir()
+    if shipped is None or not (shipped / "tasks.json").is_file():
+        online = "the notebooks will load the data sets from the Hugging Face hub (needs internet)"
+        return Check("data", bool(value), "; ".join([*where, f"the course's own data (data/tasks) is missing: {online}"]),
+                     "restore data/tasks (git checkout data/tasks) or reinstall the course package")
+    meta = json.loads((shipped / "tasks.json").read_text(encoding="utf-8"))
+    missing = [entry["file"] for task in meta.values() for entry in task.get("shipped", {}).values()
+               if not (shipped / entry["file"]).is_file()]
     if missing:
-        return Check("data", False, f"COURSE_DATA_DIR={value} lacks {', '.join(missing)}", "copy the missing task folders there")
-    return Check("data", True, f"COURSE_DATA_DIR={value} ({len(TASKS)} tasks)")
+        return Check("data", False, f"{shipped} lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}",
+                     "restore data/tasks (git checkout data/tasks) or reinstall the course package")
+    ships = [task for task, entry in meta.items() if entry.get("shipped")]
+    others = [task for task in meta if task not in ships]
+    where.append(f"shipped with the course: {len(ships)} tasks in {shipped}")
+    if others:
+        where.append(f"{', '.join(others)} from {DATA_ENV} or the hub")
+    return Check("data", True, "; ".join(where))
 
 
 def hub_check() -> Check:

@@ -65,9 +65,10 @@ def tiny_batch():
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The real data sets (COURSE_DATA_DIR, ../shared/data in CI). Missing data fails loudly, never skips."""
-    value = os.environ.get("COURSE_DATA_DIR")
-    assert value, "COURSE_DATA_DIR is not set: point it at the course data (CI uses ../shared/data)"
-    path = Path(value)
-    assert (path / "tasks.json").is_file(), f"COURSE_DATA_DIR={value} has no tasks.json"
+    """The data sets that ship with the course (data/tasks). Missing data fails loudly, never skips."""
+    from course_lib.harness.data import shipped_data_dir
+
+    path = shipped_data_dir()
+    assert path is not None and (path / "tasks.json").is_file(), (
+        "data/tasks/tasks.json is missing: the course ships its data sets there (python scripts/ship_data.py --check)")
     return path

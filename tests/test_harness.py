@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import json
 import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -17,6 +22,8 @@ from datasets import ClassLabel, Dataset, Features, Value
 from matplotlib.figure import Figure
 
 from course_lib import plots
+from course_lib.harness import data as data_module
+from course_lib.harness.data import label_feature
 from course_lib.harness import (
     MODEL_ALIASES,
     TASKS,
@@ -35,6 +42,8 @@ from course_lib.harness import (
     seed_everything,
     task_info,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ----------------------------------------------------------------------------- config
 
@@ -174,32 +183,75 @@ def test_load_model_errors(monkeypatch):
 # ----------------------------------------------------------------------------- data
 
 
-def test_load_task_from_course_data(data_dir):
+def test_load_task_from_course_data(data_dir, monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     ds = load_task("sst2", "validation", data_dir=data_dir)
     assert ds.column_names == ["text", "label"]
     assert isinstance(ds.features["label"], ClassLabel)
     assert ds.features["label"].names == ["negative", "positive"]
     assert len(ds) == 872 and isinstance(ds[0]["text"], str)
-    assert load_task("sst2", "validation")[0] == ds[0]  # COURSE_DATA_DIR is the default
+    assert load_task("sst2", "validation")[0] == ds[0]  # with nothing set, the shipped data is the default
+    assert task_info("sst2")["source"] == data_dir
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
-def test_every_task_loads(data_dir, name):
+SHIPPED_TASKS = sorted(name for name in TASKS if name != "conll2003")
+
+
+@pytest.mark.parametrize("name", SHIPPED_TASKS)
+def test_every_shipped_task_loads(data_dir, name, monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     info = task_info(name)
+    assert info["source"] == data_dir, f"{name} should be read from the shipped data, got {info['source']}"
+    assert len(info["label_names"]) == info["num_labels"]
     for split in info["splits"]:
-        ds = load_task(name, split, limit=50, data_dir=data_dir)
-        assert len(ds) == 50 and ds.features["label"].num_classes == info["num_labels"]
-        assert len(info["label_names"]) == info["num_labels"]
+        ds = load_task(name, split, limit=50)
+        assert len(ds) == 50 and label_feature(ds).num_classes == info["num_labels"]
+        assert len(load_task(name, split)) == info["sizes"][split]
 
 
-def test_task_info(data_dir):
-    info = task_info("banking77")
-    assert info["num_labels"] == 77 and info["splits"] == ["train", "validation", "test"]
-    assert info["sizes"]["validation"] == 1000 and info["hub_id"] == "PolyAI/banking77"
-    # The subj files follow SentEval: 0 = subjective (opinions), 1 = objective (plot summaries).
-    assert task_info("subj")["label_names"] == ["subjective", "objective"]
-    with pytest.raises(ValueError, match="unknown task"):
-        task_info("imdb")
+def test_token_task_rows(data_dir):
+    ds = load_task("wnut17", "validation", limit=20, data_dir=data_dir)
+    assert ds.column_names == ["tokens", "tags"]
+    assert label_feature(ds).names[:3] == ["O", "B-corporation", "I-corporation"]
+    assert all(len(row["tokens"]) == len(row["tags"]) > 0 for row in ds)
+    assert any(tag != 0 for row in ds for tag in row["tags"])
+
+
+def test_conll2003_is_not_shipped_but_loads_from_a_data_folder(data_dir, tmp_path, monkeypatch):
+    assert not (data_dir / "conll2003").exists(), "CoNLL-2003 must not be redistributed with the course"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    with pytest.raises(DataDirError) as info:
+        load_task("conll2003", "validation")
+    message = str(info.value)
+    assert "the data shipped with the course: no" in message and "eriktks/conll2003" in message
+    assert "COURSE_DATA_DIR is not set" in message
+
+    (tmp_path / "conll2003").mkdir()
+    (tmp_path / "conll2003" / "validation.jsonl").write_text(
+        json.dumps({"tokens": ["Paris", "is", "big"], "tags": [1, 0, 0]}) + "\n")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # no tasks.json needed: TASKS has the tag names
+    ds = load_task("conll2003", "validation")
+    assert list(ds["tokens"]) == [["Paris", "is", "big"]] and label_feature(ds).names[1] == "B-LOC"
+
+
+def _folder_with_sst2(root: Path, texts: list[str], gz: bool = False) -> Path:
+    (root / "sst2").mkdir(parents=True)
+    lines = "".join(json.dumps({"text": t, "label": i % 2}) + "\n" for i, t in enumerate(texts)).encode()
+    path = root / "sst2" / ("validation.jsonl.gz" if gz else "validation.jsonl")
+    path.write_bytes(gzip.compress(lines) if gz else lines)
+    return root
+
+
+def test_load_task_order_data_dir_then_env_then_shipped(tmp_path, monkeypatch, data_dir):
+    explicit = _folder_with_sst2(tmp_path / "explicit", ["from data_dir"])
+    env = _folder_with_sst2(tmp_path / "env", ["from the env", "second"], gz=True)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(env))
+    assert list(load_task("sst2", "validation", data_dir=explicit)["text"]) == ["from data_dir"]
+    assert list(load_task("sst2", "validation")["text"]) == ["from the env", "second"]  # .jsonl.gz is read too
+    # A folder that lacks the task falls through to the next place: here the shipped data.
+    assert len(load_task("cr", "validation")) == 755 and task_info("cr")["source"] == data_dir
+    assert len(load_task("sst2", "train", data_dir=explicit, limit=5)) == 5
 
 
 def test_limit_is_seeded_mixed_subset(data_dir):
@@ -223,20 +275,44 @@ def test_load_task_unknown_task_and_split(data_dir):
         load_task("sst2", limit=0)
 
 
-def test_missing_data_dir_error(monkeypatch, tmp_path):
+def test_a_data_folder_that_does_not_exist_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "typo"))
+    with pytest.raises(DataDirError, match=r"COURSE_DATA_DIR='.*typo' is not a folder"):
+        load_task("sst2", "validation")
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    with pytest.raises(DataDirError, match=r"data_dir='.*nowhere' is not a folder"):
+        load_task("sst2", "validation", data_dir=tmp_path / "nowhere")
+
+
+def test_missing_everywhere_error_names_every_place(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the hub fallback must fail fast
+    monkeypatch.setattr(data_module, "shipped_data_dir", lambda: None)  # as if data/tasks had been deleted
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     with pytest.raises(DataDirError) as info:
         load_task("sst2", "validation")
     message = str(info.value)
-    assert "COURSE_DATA_DIR" in message
-    assert str(tmp_path / "sst2" / "validation.jsonl") in message
-    assert "nyu-mll/glue" in message
+    assert f"COURSE_DATA_DIR={str(tmp_path)!r}: no {tmp_path / 'sst2' / 'validation'}.jsonl" in message
+    assert "the data shipped with the course: not found" in message
+    assert "nyu-mll/glue" in message and "Set COURSE_DATA_DIR" in message
     assert isinstance(info.value, FileNotFoundError)
 
     monkeypatch.delenv("COURSE_DATA_DIR")
-    with pytest.raises(DataDirError, match=r"COURSE_DATA_DIR is not set.*SetFit/CR"):
+    with pytest.raises(DataDirError, match=r"(?s)SetFit/CR.*COURSE_DATA_DIR is not set"):
         load_task("cr")
+
+
+def test_damaged_shipped_file_is_named(tmp_path):
+    root = _folder_with_sst2(tmp_path, ["a", "b"], gz=True)
+    path = root / "sst2" / "validation.jsonl.gz"
+    path.write_bytes(path.read_bytes()[:-12])  # cut off the end, as an interrupted download would
+    with pytest.raises(ValueError, match=r"validation.jsonl.gz is damaged"):
+        load_task("sst2", "validation", data_dir=root)
+
+
+def test_shipped_data_is_whole_and_as_recorded():
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_data.py"), "--check"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def _fake_hub(monkeypatch, raw: Dataset):
@@ -250,6 +326,7 @@ def _fake_hub(monkeypatch, raw: Dataset):
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(data_module, "shipped_data_dir", lambda: None)  # nothing local: the hub it is
     return calls
 
 

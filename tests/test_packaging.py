@@ -67,16 +67,42 @@ def test_ci_runs_the_readme_test_command():
     for target in targets[:-1]:  # set-up steps before the tests (system packages): documented for humans too
         assert f"make {target}" in readme, f".ci/run calls `make {target}`, which README.md does not mention"
     assert "make test" in readme and "make lab" in readme
-    assert "COURSE_DATA_DIR" in ci
+    assert "unset COURSE_DATA_DIR" in ci, ".ci/run must run the tests on the shipped data, with no outside data folder"
 
 
-@pytest.mark.parametrize("argv", [["doctor"]])
-def test_doctor_reports_versions_device_model_and_data(argv, tmp_path, monkeypatch):
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "COURSE_DATA_DIR": str(tmp_path / "nowhere"), "HOME": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "course_lib", *argv], capture_output=True, text=True, env=env, timeout=600)
+BUILD_MACHINE_FOLDER = "../" + "shared"  # spelled in two parts so that this file does not name it
+
+
+def test_nothing_in_the_project_names_the_build_machines_data_folder():
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    offenders = [name for name in files.split("\0") if name and (ROOT / name).is_file()
+                 and BUILD_MACHINE_FOLDER.encode() in (ROOT / name).read_bytes()]
+    assert not offenders, (f"these files name {BUILD_MACHINE_FOLDER}, which exists only on the machine the course "
+                           f"was built on (a learner has only the repository): {offenders}")
+
+
+def doctor(env_extra: dict, cwd: Path, tmp_path: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path), **env_extra}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run([sys.executable, "-m", "course_lib", "doctor"], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=600)
+
+
+def test_doctor_reports_versions_device_model_and_data(tmp_path):
+    run = doctor({"COURSE_DATA_DIR": str(tmp_path / "nowhere")}, tmp_path, tmp_path)
     out = run.stdout
     for word in ("torch", "transformers", "device", "offline model", "data"):
         assert word in out
     assert "cpu" in out
-    assert "has no tasks.json" in out and "-> point COURSE_DATA_DIR" in out
-    assert run.returncode == 1, "a missing data directory is a problem the doctor must report"
+    assert "!!  data" in out and "is not a folder" in out and "-> point COURSE_DATA_DIR" in out
+    assert run.returncode == 1, "a data directory that does not exist is a problem the doctor must report"
+
+
+def test_doctor_in_a_fresh_clone_in_an_empty_folder_is_all_ok(tmp_path):
+    """A learner's first step: clone into an empty folder, ask the doctor. No data folder, no hub, no '!!'."""
+    clone = tmp_path / "empty" / "course"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=300)
+    run = doctor({}, clone, tmp_path, pythonpath=clone)  # this clone's course_lib, not the checkout's
+    assert "!!" not in run.stdout and run.returncode == 0, run.stdout + run.stderr
+    assert f"shipped with the course: 9 tasks in {clone / 'data' / 'tasks'}" in run.stdout, run.stdout
