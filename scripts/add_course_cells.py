@@ -1,6 +1,7 @@
 """Put the cells every master notebook shares where they belong: the "Open in Colab" badge right
-after the title, and the pre-submit check as the last two cells. Idempotent; run it after adding a
-notebook, then `make release`."""
+after the title, the Colab setup cell (course_lib.colab.SETUP_CELL) as the first code cell, and the
+pre-submit check as the last two cells. Idempotent; run it after adding a notebook or changing where
+the course is published (scripts/publish.py runs it), then `make release`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.colab import colab_badge_markdown
+from course_lib.colab import SETUP_CELL, colab_badge_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +33,27 @@ def add_badge(nb, name: str) -> bool:
     return True
 
 
+def is_setup_cell(cell) -> bool:
+    """A Colab setup cell, this one or an older version of it."""
+    return cell.cell_type == "code" and cell.source.startswith("# Course setup") and '"google.colab" in sys.modules' in cell.source
+
+
+def add_setup_cell(nb) -> bool:
+    """Make the first code cell SETUP_CELL: rewrite it if it is an (older) setup cell, else insert one before it."""
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if code and code[0].source == SETUP_CELL:
+        return False
+    if code and is_setup_cell(code[0]):
+        code[0].source = SETUP_CELL
+        code[0].outputs, code[0].execution_count = [], None
+        return True
+    cell = nbformat.v4.new_code_cell(SETUP_CELL)
+    if "setup" not in {c.get("id") for c in nb.cells}:
+        cell.id = "setup"
+    nb.cells.insert(nb.cells.index(code[0]) if code else len(nb.cells), cell)
+    return True
+
+
 def add_presubmit(nb, name: str) -> bool:
     code = PRESUBMIT_CODE.format(name=name)
     if [c.source for c in nb.cells[-2:]] == [PRESUBMIT_TEXT, code]:
@@ -44,6 +66,7 @@ def add_presubmit(nb, name: str) -> bool:
 def update(path: Path, graded: bool) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     changes = [what for what, changed in (("badge", add_badge(nb, path.stem)),
+                                           ("setup cell", add_setup_cell(nb)),
                                            ("pre-submit check", graded and add_presubmit(nb, path.stem))) if changed]
     if changes:
         nbformat.write(nb, path)
@@ -60,4 +83,4 @@ if __name__ == "__main__":
     for name in names:
         path = ROOT / "solutions" / name / f"{name}.ipynb"
         changes = update(path, is_graded(path))
-        print(f"{path.relative_to(ROOT)}: {', '.join(changes) + ' added' if changes else 'up to date'}")
+        print(f"{path.relative_to(ROOT)}: {', '.join(changes) + ' written' if changes else 'up to date'}")
