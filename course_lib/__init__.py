@@ -1,15 +1,19 @@
 """course_lib: the shared helper package of the course *Adapter Fine-tuning, hands-on*.
 
-Modules follow the order the notebooks teach:
+Notebooks import what they need from one place, ``course_lib.api``. The modules behind it follow the order the
+notebooks teach, and depend on each other one way only (modules -> specs -> surgery -> model API):
 
-* ``course_lib.adapters``   bottleneck adapter, parallel adapter, Compacter (notebooks 01, 02, 07)
+* ``course_lib.adapters``   the layers: bottleneck, parallel, Compacter, AdapterFusion, LoRA (01, 02, 05-07)
+* ``course_lib.specs``      frozen settings of each adapter kind, fusion and LoRA; the registry on a model
+* ``course_lib.surgery``    where adapters go in a BERT layer; the wrapper and the one module-swap helper
+* ``course_lib.model``      adding, switching and removing adapters (04)
 * ``course_lib.params``     freezing and parameter counting (03)
-* ``course_lib.inject``     putting adapters into a Hugging Face BERT model (04)
 * ``course_lib.checkpoint`` saving and loading adapter weights (04)
-* ``course_lib.fusion``     AdapterFusion (05)
-* ``course_lib.lora``       LoRA, for comparison (06)
+* ``course_lib.fusion``     AdapterFusion in a model (05)
+* ``course_lib.lora``       LoRA in a model, for comparison (06)
 * ``course_lib.harness``    device, seeds, models, data, training loop, timing (all notebooks)
 * ``course_lib.plots``      matplotlib helpers
+* ``course_lib.inject``     the notebook-04 names in one import (kept for the released notebooks)
 """
 
 __version__ = "0.1.0"

@@ -6,8 +6,11 @@ a directory with two files, in the spirit of AdapterHub and PEFT::
     adapter_config.json          what the adapter is and which base model it fits
     adapter_model.safetensors    its tensors (and, optionally, the task head's)
 
-Tensor keys are stable and independent of the wrapper classes, e.g.
-``layers.3.attention_output.down.weight`` or ``head.classifier.bias``.
+The config is the adapter's spec (``course_lib.specs``: ``kind``, ``placement``, ``bottleneck``, ...) plus
+the base model it fits. Tensor keys are stable and independent of the wrapper classes, e.g.
+``layers.3.attention_output.down.weight`` or ``head.classifier.bias``. Every adapter kind saves and loads.
+Version 1 files (before Pfeiffer adapters became AdapterHub's ``seq_bn``) still load: their ``"pfeiffer"``
+adapters computed what is now called ``"houlsby-ffn"``, so that is what they load as.
 
 ``load_adapters`` reads the config, checks it against the model *and* against the saved tensors,
 injects an adapter of the right shape if the model does not have one yet, and copies the tensors in
@@ -25,24 +28,17 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .adapters.bottleneck import ACTIVATIONS
-from .inject import (
-    PLACEMENTS,
-    add_adapters,
-    get_active_adapter,
-    get_layers,
-    iter_wrappers,
-    list_adapters,
-    remove_adapters,
-    set_active_adapter,
-)
+from .model import adapter_spec, add_adapters, get_active_adapter, list_adapters, remove_adapters, set_active_adapter
+from .specs import AdapterSpec, check_name
+from .surgery import get_layers, iter_wrappers, registry
 
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
 FORMAT = "course_lib.adapter"
-VERSION = 1
-REQUIRED_KEYS = ("format", "version", "name", "placement", "bottleneck", "activation", "bias",
-                 "hidden_size", "num_hidden_layers", "model_type", "head")
+VERSION = 2
+#: The keys every config has besides the spec's own.
+MODEL_KEYS = ("format", "version", "name", "hidden_size", "num_hidden_layers", "model_type", "head")
+REQUIRED_KEYS = (*MODEL_KEYS, "placement", "bottleneck", "activation", "bias")
 
 
 class AdapterConfigError(ValueError):
@@ -103,24 +99,18 @@ def save_adapters(
     if name not in known:
         raise ValueError(f"unknown adapter name {name!r}; known adapters: {known}")
 
-    settings = model.course_adapters[name]
     tensors = adapter_state_dict(model, name)
     head = head_state_dict(model) if include_head else {}
     config = {
         "format": FORMAT,
         "version": VERSION,
         "name": name,
-        "placement": settings["placement"],
-        "bottleneck": settings["bottleneck"],
-        "activation": settings["activation"],
-        "bias": settings["bias"],
+        **adapter_spec(model, name).to_dict(),
         "hidden_size": model.config.hidden_size,
         "num_hidden_layers": len(get_layers(model)),
         "model_type": getattr(model.config, "model_type", None),
         "head": _head_config(model, head),
     }
-    if "scale" in settings:
-        config["scale"] = settings["scale"]
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -151,24 +141,31 @@ def read_adapter_config(directory: str | Path) -> dict:
     missing = [k for k in REQUIRED_KEYS if k not in config]
     if missing:
         raise AdapterConfigError(f"{path} is missing the keys {missing}")
-    if config["format"] != FORMAT or config["version"] != VERSION:
+    if config["format"] != FORMAT or config["version"] not in (1, VERSION):
         raise AdapterConfigError(
             f"{path} has format={config['format']!r} version={config['version']!r}; "
-            f"expected format={FORMAT!r} version={VERSION}"
+            f"expected format={FORMAT!r} version 1 or {VERSION}"
         )
-    if config["placement"] not in PLACEMENTS:
-        raise AdapterConfigError(f"{path}: placement must be one of {list(PLACEMENTS)}, got {config['placement']!r}")
-    if config["activation"] not in ACTIVATIONS:
-        raise AdapterConfigError(
-            f"{path}: activation must be one of {sorted(ACTIVATIONS)}, got {config['activation']!r}"
-        )
-    if not isinstance(config["bias"], bool):
-        raise AdapterConfigError(f"{path}: bias must be true or false, got {config['bias']!r}")
-    for key in ("bottleneck", "hidden_size", "num_hidden_layers"):
+    for key in ("hidden_size", "num_hidden_layers"):
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise AdapterConfigError(f"{path}: {key} must be a positive integer, got {value!r}")
+    try:
+        check_name(config["name"])
+        config["spec"] = AdapterSpec.from_dict(_spec_settings(config))
+    except (ValueError, TypeError) as err:
+        raise AdapterConfigError(f"{path}: {err}") from None
     return config
+
+
+def _spec_settings(config: dict) -> dict:
+    """The spec part of a config; version 1 had no ``kind`` and called today's ``houlsby-ffn`` ``pfeiffer``."""
+    settings = {k: v for k, v in config.items() if k not in MODEL_KEYS}
+    if config["version"] == 1:
+        settings.setdefault("kind", "parallel" if settings.get("placement") == "parallel" else "bottleneck")
+        if settings.get("placement") == "pfeiffer":
+            settings["placement"] = "houlsby-ffn"
+    return settings
 
 
 def _read_tensors(directory: Path) -> dict[str, torch.Tensor]:
@@ -198,46 +195,48 @@ def _check_fits_model(config: dict, model: nn.Module, name: str) -> None:
             f"adapter {config['name']!r} was saved for model_type={config['model_type']!r}, "
             f"but the model has model_type={model_type!r}"
         )
-    if name in getattr(model, "course_fusions", {}):
+    if name in registry(model).fusions:
         raise AdapterConfigError(f"name {name!r} is already used by a fusion in the model")
     if name in list_adapters(model):
-        existing = model.course_adapters[name]
-        for key in ("placement", "bottleneck", "activation", "bias", "scale"):
-            if existing.get(key) != config.get(key):
+        existing, saved = adapter_spec(model, name).to_dict(), config["spec"].to_dict()
+        for key in dict.fromkeys([*existing, *saved]):
+            if existing.get(key) != saved.get(key):
                 raise AdapterConfigError(
                     f"the model already has an adapter {name!r} with {key}={existing.get(key)!r}, "
-                    f"but the saved one has {key}={config.get(key)!r}; pass another name= or remove it first"
+                    f"but the saved one has {key}={saved.get(key)!r}; pass another name= or remove it first"
                 )
+
+
+def _expected_shapes(spec: AdapterSpec, hidden_size: int, num_hidden_layers: int) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of every tensor an adapter of ``spec`` saves (built on the meta device: no memory used)."""
+    with torch.device("meta"):
+        (module,) = spec.build(hidden_size, 1)
+    shapes = {key: tuple(t.shape) for key, t in module.state_dict().items()}
+    return {f"layers.{i}.{loc}.{key}": shape for i in range(num_hidden_layers) for loc in spec.locations
+            for key, shape in shapes.items()}
 
 
 def _check_tensors_match_config(config: dict, tensors: dict[str, torch.Tensor], path: Path) -> None:
     """Raise if the saved tensors do not have the shapes ``config`` describes (edited JSON?)."""
-    d, r = config["hidden_size"], config["bottleneck"]
-    locations = ("attention_output", "output") if config["placement"] == "houlsby" else ("output",)
-    names = ["down.weight", "up.weight"] + (["down.bias", "up.bias"] if config["bias"] else [])
-    shapes = {"down.weight": (r, d), "up.weight": (d, r), "down.bias": (r,), "up.bias": (d,)}
-    expected = {
-        f"layers.{i}.{loc}.{n}": shapes[n]
-        for i in range(config["num_hidden_layers"])
-        for loc in locations
-        for n in names
-    }
+    spec = config["spec"]
+    expected = _expected_shapes(spec, config["hidden_size"], config["num_hidden_layers"])
     saved = {k: tuple(v.shape) for k, v in tensors.items() if k.startswith("layers.")}
     if set(saved) != set(expected):
         missing = sorted(set(expected) - set(saved))[:4]
         unexpected = sorted(set(saved) - set(expected))[:4]
-        looks_like = "houlsby" if any(".attention_output." in k for k in saved) else "pfeiffer or parallel"
+        looks_like = "houlsby" if any(".attention_output." in k for k in saved) else "pfeiffer, houlsby-ffn or parallel"
         raise AdapterConfigError(
-            f"{path} does not match {CONFIG_NAME} (placement={config['placement']!r}, bias={config['bias']}, "
+            f"{path} does not match {CONFIG_NAME} (kind={spec.kind!r}, placement={spec.placement!r}, bias={spec.bias}, "
             f"num_hidden_layers={config['num_hidden_layers']}): missing keys {missing}, unexpected keys {unexpected}; "
             f"the saved tensors look like placement {looks_like!r}"
         )
     for key, shape in expected.items():
         if saved[key] != shape:
-            saved_r = saved.get(f"layers.0.{locations[0]}.down.weight", ("?",))[0]
+            saved_r = saved.get(f"layers.0.{spec.locations[0]}.down.weight", ("?",))[0]
             raise AdapterConfigError(
                 f"{path} does not match {CONFIG_NAME}: {key} has shape {saved[key]}, expected {shape} "
-                f"for hidden_size={d}, bottleneck={r} (the saved tensors have bottleneck={saved_r})"
+                f"for hidden_size={config['hidden_size']}, bottleneck={spec.bottleneck} "
+                f"(the saved tensors have bottleneck={saved_r})"
             )
 
 
@@ -292,17 +291,7 @@ def load_adapters(
 
     injected = name not in list_adapters(model)
     if injected:
-        extra = {"scale": config["scale"]} if "scale" in config else {}
-        add_adapters(
-            model,
-            placement=config["placement"],
-            bottleneck=config["bottleneck"],
-            name=name,
-            activation=config["activation"],
-            bias=config["bias"],
-            set_active=False,
-            **extra,
-        )
+        add_adapters(model, config["spec"], name=name, set_active=False)
     try:
         targets = adapter_state_dict(model, name)
         with torch.no_grad():

@@ -7,7 +7,7 @@ frozen (``requires_grad = False``) and only the small new modules are trained. T
 
   - ``adapters``: inside a ``BottleneckAdapter``, ``ParallelAdapter`` or ``CompacterAdapter``;
   - ``fusion``:   inside an ``AdapterFusion`` (``course_lib.fusion``);
-  - ``lora``:     a LoRA factor, i.e. a parameter named ``lora_A`` or ``lora_B`` (``course_lib.lora``);
+  - ``lora``:     a LoRA factor: ``lora_A`` / ``lora_B`` of a LoRA layer (``course_lib.adapters.lora``);
   - ``head``:     outside ``model.base_model``, e.g. the ``classifier`` of a
                   ``BertForSequenceClassification`` (a bare ``BertModel`` has no head);
   - ``base``:     everything else, the pretrained weights;
@@ -15,8 +15,8 @@ frozen (``requires_grad = False``) and only the small new modules are trained. T
 * freezes the base (``freeze_base``) and counts what is left (``count_parameters``);
 * gives the closed-form counts you can check those numbers against (``adapter_parameter_count`` ...).
 
-Fusion and LoRA modules are recognised by class name / parameter name, so this module does not
-need to import ``course_lib.fusion`` or ``course_lib.lora``.
+Every kind is recognised by its module class (``course_lib.adapters``); a LoRA layer is a ``LoRALinear`` or any
+module with ``lora_A`` and ``lora_B`` parameters (PEFT's convention), so a learner's own LoRA layer counts too.
 """
 
 from __future__ import annotations
@@ -25,18 +25,25 @@ from torch import nn
 
 from .adapters.bottleneck import BottleneckAdapter, check_size
 from .adapters.compacter import CompacterAdapter, check_divisible, check_phm_rank
-from .adapters.parallel import ParallelAdapter
+from .adapters.fusion import AdapterFusion
+from .adapters.lora import is_lora_layer
+from .specs import PLACEMENT_LOCATIONS
 
 GROUPS = ("base", "adapters", "fusion", "lora", "head")
-ADAPTER_TYPES = (BottleneckAdapter, ParallelAdapter, CompacterAdapter)
-LORA_PARAMETER_NAMES = ("lora_A", "lora_B")
-#: Adapters per transformer layer for each placement (``course_lib.inject.add_adapters``).
-ADAPTERS_PER_LAYER = {"houlsby": 2, "pfeiffer": 1, "parallel": 1}
+ADAPTER_TYPES = (BottleneckAdapter, CompacterAdapter)  # ParallelAdapter is a BottleneckAdapter
+#: Adapters per transformer layer for each placement (``course_lib.model.add_adapters``).
+ADAPTERS_PER_LAYER = {placement: len(locations) for placement, locations in PLACEMENT_LOCATIONS.items()}
 
 
-def _is_fusion(module: nn.Module) -> bool:
-    """True for ``course_lib.fusion.AdapterFusion`` (and subclasses), matched by class name."""
-    return any(cls.__name__ == "AdapterFusion" for cls in type(module).__mro__)
+def _group_parameters(module: nn.Module) -> tuple[str, list[nn.Parameter]] | None:
+    """The group and parameters a parameter-efficient module contributes, or ``None`` for other modules."""
+    if isinstance(module, ADAPTER_TYPES):
+        return "adapters", list(module.parameters())
+    if isinstance(module, AdapterFusion):
+        return "fusion", list(module.parameters())
+    if is_lora_layer(module):  # only the factors: the wrapped linear stays in the base
+        return "lora", [module.lora_A, module.lora_B]
+    return None
 
 
 def _head_parameter_ids(model: nn.Module) -> set[int]:
@@ -56,22 +63,17 @@ def parameter_groups(model: nn.Module) -> dict[str, str]:
     """
     group_of: dict[int, str] = {}
     for module in model.modules():
-        if isinstance(module, ADAPTER_TYPES):
-            group = "adapters"
-        elif _is_fusion(module):
-            group = "fusion"
-        else:
-            continue
-        for p in module.parameters():
-            group_of.setdefault(id(p), group)
+        found = _group_parameters(module)
+        if found is not None:
+            group, parameters = found
+            for p in parameters:
+                group_of.setdefault(id(p), group)
     head = _head_parameter_ids(model)
 
     groups = {}
     for name, p in model.named_parameters():
         if id(p) in group_of:
             groups[name] = group_of[id(p)]
-        elif name.rsplit(".", 1)[-1] in LORA_PARAMETER_NAMES:
-            groups[name] = "lora"
         elif id(p) in head:
             groups[name] = "head"
         else:
@@ -145,7 +147,7 @@ def placement_parameter_count(
     """Adapter parameters added to a whole ``n_layers``-layer encoder by one ``add_adapters`` call.
 
     ``houlsby`` puts two adapters in every layer (after attention and after the FFN),
-    ``pfeiffer`` and ``parallel`` one. BERT-base, ``r=64``: Houlsby ``24 × 99,136 = 2,379,264``,
+    ``pfeiffer``, ``houlsby-ffn`` and ``parallel`` one. BERT-base, ``r=64``: Houlsby ``24 × 99,136 = 2,379,264``,
     Pfeiffer ``12 × 99,136 = 1,189,632``.
     """
     check_size("n_layers", n_layers)

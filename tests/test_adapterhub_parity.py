@@ -7,14 +7,12 @@ weights, AdapterHub's adapter weights under AdapterHub's names, a padded batch a
 transformers 5 and
 
 * put course_lib's adapters in, copy AdapterHub's weights into them by an explicit name map and
-  compare the outputs (max abs difference <= 1e-5) where course_lib computes the same function
-  today (Houlsby = ``double_seq_bn``, parallel = ``par_bn``, Compacter = ``compacter``);
+  compare the outputs (max abs difference <= 1e-5): Houlsby = ``double_seq_bn``, Pfeiffer = ``seq_bn``,
+  parallel = ``par_bn``, Compacter = ``compacter``, AdapterFusion (``score_scale="none"``) = ``Fuse``;
 * for every configuration, recompute AdapterHub's output with a small pure-PyTorch reference of
   what AdapterHub's source does (``adapters/methods/modeling.py``: ``Adapter.pre_forward``,
   ``forward``, ``post_forward``, ``ParallelAdapter``, ``BertFusion``, ``PHMLayer``). That proves
-  the fixtures and our reading of AdapterHub, and is the target for configurations that course_lib
-  does not reproduce yet (Pfeiffer = ``seq_bn``, AdapterFusion); those course_lib comparisons are
-  strict xfails that say what differs.
+  the fixtures and our reading of AdapterHub.
 
 In AdapterHub every bottleneck sub-layer of BERT computes, with ``h = dropout(dense(x))`` and
 ``r`` the sub-layer's input (``input_tensor``)::
@@ -373,26 +371,28 @@ def test_course_parallel_matches_par_bn():
 def course_compacter(fx: Fixture) -> nn.Module:
     """course_lib's Compacter placed like AdapterHub's CompacterConfig (Houlsby: both sub-layers).
 
-    As notebook 07 builds Compacter++, but with the "houlsby" placement: add_adapters creates the
-    slots, each is replaced by a CompacterAdapter, all sharing one ``A`` (AdapterHub's
-    shared_phm_rule=True shares one ``phm_rule`` between the layers and the down/up projections).
+    Built with ``add_adapters(model, CompacterSpec(...))``: AdapterHub's defaults (Houlsby placement, gelu),
+    every adapter sharing one ``A`` (AdapterHub's shared_phm_rule=True shares one ``phm_rule`` between the
+    layers and the down/up projections).
     """
+    from course_lib.specs import CompacterSpec
+
     config = fx.config
     assert config["shared_phm_rule"] and not config["factorized_phm_rule"] and config["factorized_phm_W"]
     assert not config["shared_W_phm"] and config["phm_bias"]
     n, k, bottleneck = config["phm_dim"], config["phm_rank"], fx.meta["bottleneck"]
+    spec = CompacterSpec(bottleneck=bottleneck, n=n, phm_rank=k)
+    assert (spec.placement, spec.activation) == ("houlsby", config["non_linearity"]), "AdapterHub's defaults"
     model = fx.base_model()
-    add_adapters(model, placement="houlsby", bottleneck=bottleneck, name=fx.name, activation=config["non_linearity"])
+    add_adapters(model, spec, name=fx.name)
     rule = fx.ah["shared_parameters.compacter.phm_rule"]
-    shared_A = nn.Parameter(rule.transpose(1, 2).contiguous())  # A_i = rule_i.T
+    adapters = [wrapper.adapters[fx.name] for _, _, wrapper in iter_wrappers(model)]
+    assert len({id(a.down.A) for a in adapters} | {id(a.up.A) for a in adapters}) == 1, "one shared A"
+    copy_(adapters[0].down.A, rule.transpose(1, 2))  # A_i = rule_i.T
     for i, location, wrapper in iter_wrappers(model):
-        old = wrapper.adapters[fx.name]
-        new = CompacterAdapter(old.d_model, bottleneck, n=n, phm_rank=k, activation=config["non_linearity"],
-                               shared_A=shared_A)
         prefix = f"encoder.layer.{i}.{LOCATION_PATH[location]}.adapters.{fx.name}"
-        copy_phm(new.down, fx.ah, f"{prefix}.adapter_down.0")
-        copy_phm(new.up, fx.ah, f"{prefix}.adapter_up")
-        wrapper.adapters[fx.name] = new
+        copy_phm(wrapper.adapters[fx.name].down, fx.ah, f"{prefix}.adapter_down.0")
+        copy_phm(wrapper.adapters[fx.name].up, fx.ah, f"{prefix}.adapter_up")
     return model
 
 
@@ -420,22 +420,13 @@ def test_course_compacter_matches_compacter():
     assert max_diff(fx.run(model), fx.expected) <= TOL
 
 
-# ----------------------------------------------------------------------------- not matching today (issue 13)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: course_lib's 'pfeiffer' applies the adapter to dropout(dense(x)) before the residual + "
-    "LayerNorm; AdapterHub's seq_bn (original_ln_before=True, residual_before_ln=True) feeds it LN(h + r) and "
-    "returns LN(h + up(act(down(LN(h + r)))) + r). Remove this marker once course_lib matches.",
-)
 def test_course_pfeiffer_matches_seq_bn():
     fx = fixture("pfeiffer")
     model = course_model(fx, "pfeiffer", activation=fx.config["non_linearity"])
     assert max_diff(fx.run(model), fx.expected) <= TOL
 
 
-def course_fusion(fx: Fixture) -> nn.Module:
+def course_fusion(fx: Fixture, score_scale: str = "none") -> nn.Module:
     """course_lib's two Pfeiffer adapters + AdapterFusion with AdapterHub's weights (value bias = 0)."""
     model = fx.base_model()
     bottleneck = fx.meta["bottleneck"]
@@ -443,7 +434,7 @@ def course_fusion(fx: Fixture) -> nn.Module:
     for name in names:
         add_adapters(model, placement="pfeiffer", bottleneck=bottleneck, name=name,
                      activation=fx.config["non_linearity"], set_active=False)
-    add_fusion(model, names, name="fusion")
+    add_fusion(model, names, name="fusion", score_scale=score_scale)
     for i, location, wrapper in iter_wrappers(model):
         path = f"encoder.layer.{i}.{LOCATION_PATH[location]}"
         for name in names:
@@ -458,16 +449,16 @@ def course_fusion(fx: Fixture) -> nn.Module:
     return model
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: besides the Pfeiffer placement (adapters and query read LN(h + r) in AdapterHub, h in "
-    "course_lib), course_lib divides the fusion scores by sqrt(d); AdapterHub's dynamic fusion uses unscaled "
-    "scores (temperature=False: T = 1). Remove this marker once course_lib matches.",
-)
 def test_course_fusion_matches_adapterhub_fuse():
     fx = fixture("fusion")
-    model = course_fusion(fx)
+    model = course_fusion(fx, score_scale="none")  # AdapterHub's unscaled scores (temperature off)
     assert max_diff(fx.run(model), fx.expected) <= TOL
+
+
+def test_course_fusion_default_scales_the_scores_unlike_adapterhub():
+    """The course's default divides the scores by sqrt(d) (documented in course_lib.adapters.fusion)."""
+    fx = fixture("fusion")
+    assert max_diff(fx.run(course_fusion(fx, score_scale="sqrt_d")), fx.expected) > 1e-3
 
 
 def bert_fusion(h, ups, residual, fusion: dict, score_scale: float = 1.0) -> torch.Tensor:

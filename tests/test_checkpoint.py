@@ -13,9 +13,12 @@ from conftest import tiny_bert_config
 from course_lib.checkpoint import CONFIG_NAME, WEIGHTS_NAME, AdapterConfigError, read_adapter_config
 from course_lib.inject import (
     AdapterSubLayer,
+    adapter_spec,
     add_adapters,
+    iter_wrappers,
     list_adapters,
     load_adapters,
+    remove_adapters,
     save_adapters,
     set_active_adapter,
 )
@@ -60,7 +63,7 @@ def edit_config(directory, **changes):
 # ------------------------------------------------------------------ round trips
 
 
-@pytest.mark.parametrize("placement", ["houlsby", "pfeiffer", "parallel"])
+@pytest.mark.parametrize("placement", ["houlsby", "pfeiffer", "houlsby-ffn", "parallel"])
 def test_round_trip_bit_exact_into_fresh_model(tiny_classifier, tiny_batch, tmp_path, placement):
     trained(tiny_classifier, placement)
     expected = logits(tiny_classifier, tiny_batch)
@@ -74,7 +77,7 @@ def test_round_trip_bit_exact_into_fresh_model(tiny_classifier, tiny_batch, tmp_
     before, after = tiny_classifier.state_dict(), fresh.state_dict()
     assert list(before) == list(after)
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert fresh.course_adapters["task"] == tiny_classifier.course_adapters["task"]
+    assert adapter_spec(fresh, "task") == adapter_spec(tiny_classifier, "task")
 
 
 def test_files_and_config_contents(tiny_classifier, tmp_path):
@@ -82,8 +85,8 @@ def test_files_and_config_contents(tiny_classifier, tmp_path):
     out = save_adapters(tiny_classifier, tmp_path / "new" / "dir")
     assert (out / CONFIG_NAME).is_file() and (out / WEIGHTS_NAME).is_file()
     config = json.loads((out / CONFIG_NAME).read_text())
-    assert config["format"] == "course_lib.adapter" and config["version"] == 1
-    assert config["name"] == "task" and config["placement"] == "houlsby"
+    assert config["format"] == "course_lib.adapter" and config["version"] == 2
+    assert config["name"] == "task" and config["kind"] == "bottleneck" and config["placement"] == "houlsby"
     assert config["bottleneck"] == 4 and config["activation"] == "relu" and config["bias"] is True
     assert config["hidden_size"] == 32 and config["num_hidden_layers"] == 2 and config["model_type"] == "bert"
     assert config["head"]["num_labels"] == 3
@@ -265,3 +268,53 @@ def test_missing_files(saved, tmp_path):
     (saved / CONFIG_NAME).unlink()
     with pytest.raises(FileNotFoundError, match=CONFIG_NAME):
         load_adapters(fresh_classifier(), saved)
+
+
+# ----------------------------------------------------------------------------- every kind, and old files
+
+
+@pytest.mark.parametrize("placement", ["houlsby", "pfeiffer"])
+def test_compacter_added_with_add_adapters_saves_and_loads(tiny_classifier, tiny_batch, tmp_path, placement):
+    from course_lib.specs import CompacterSpec
+
+    spec = CompacterSpec(placement=placement, bottleneck=8, n=4)
+    add_adapters(tiny_classifier, spec, name="compacter")
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():  # as if trained: every parameter, the shared A included, far from its init
+        for p in tiny_classifier.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.3)
+    before = logits(tiny_classifier, tiny_batch)
+    save_adapters(tiny_classifier, tmp_path)
+    assert read_adapter_config(tmp_path)["kind"] == "compacter"
+
+    fresh = fresh_classifier()
+    base = {k: v for k, v in tiny_classifier.state_dict().items() if ".adapters." not in k}
+    fresh.load_state_dict({k.replace(".sublayer.", "."): v for k, v in base.items()})
+    assert load_adapters(fresh, tmp_path) == "compacter"
+    assert adapter_spec(fresh, "compacter") == spec
+    assert torch.equal(logits(fresh, tiny_batch), before)
+    wrappers = [w.adapters["compacter"] for _, _, w in iter_wrappers(fresh)]
+    assert len({id(a.down.A) for a in wrappers}) == 1, "the loaded adapters share one A again"
+
+
+def test_a_version_1_pfeiffer_checkpoint_loads_as_houlsby_ffn(tiny_classifier, tiny_batch, tmp_path):
+    """Before AdapterHub's seq_bn was adopted, course_lib's 'pfeiffer' computed what is now 'houlsby-ffn'."""
+    trained(tiny_classifier, "houlsby-ffn")
+    before = logits(tiny_classifier, tiny_batch)
+    save_adapters(tiny_classifier, tmp_path)
+    config = json.loads((tmp_path / CONFIG_NAME).read_text())
+    old = {k: v for k, v in config.items() if k not in ("kind", "init", "init_std")}
+    (tmp_path / CONFIG_NAME).write_text(json.dumps({**old, "version": 1, "placement": "pfeiffer"}))
+    remove_adapters(tiny_classifier)
+    load_adapters(tiny_classifier, tmp_path)
+    assert adapter_spec(tiny_classifier, "task").placement == "houlsby-ffn"
+    assert torch.equal(logits(tiny_classifier, tiny_batch), before)
+
+
+def test_unknown_kind_in_a_config_is_named(tiny_classifier, tmp_path):
+    trained(tiny_classifier, "houlsby")
+    save_adapters(tiny_classifier, tmp_path)
+    config = json.loads((tmp_path / CONFIG_NAME).read_text())
+    (tmp_path / CONFIG_NAME).write_text(json.dumps({**config, "kind": "prefix"}))
+    with pytest.raises(AdapterConfigError, match="kind must be one of"):
+        read_adapter_config(tmp_path)

@@ -135,9 +135,30 @@ def test_fusion_forward_matches_manual(tiny_classifier):
     x, inp = torch.randn(2, 5, 64), torch.randn(2, 5, 32)
     sub = wrapper.sublayer
     h = sub.dropout(sub.dense(x))
+    read = sub.LayerNorm(h + inp)  # Pfeiffer adapters (and so the fusion) read the normalised sub-layer output
+    z = torch.stack([wrapper.adapters[n].delta(read) for n in ("a", "b")], dim=-2)
+    mixed, _ = wrapper.fusions["fusion"](read, z)
+    assert torch.allclose(wrapper(x, inp), sub.LayerNorm(h + (mixed - read) + inp), atol=1e-6)
+
+
+def test_fusion_of_houlsby_adapters_reads_the_projection(tiny_classifier):
+    with_two_trained_adapters(tiny_classifier, placement="houlsby-ffn")
+    add_fusion(tiny_classifier, ["a", "b"])
+    wrapper = tiny_classifier.bert.encoder.layer[0].output
+    perturb(wrapper.fusions["fusion"], seed=5, std=0.2)
+    x, inp = torch.randn(2, 5, 64), torch.randn(2, 5, 32)
+    sub = wrapper.sublayer
+    h = sub.dropout(sub.dense(x))
     z = torch.stack([wrapper.adapters[n].delta(h) for n in ("a", "b")], dim=-2)
     mixed, _ = wrapper.fusions["fusion"](h, z)
     assert torch.allclose(wrapper(x, inp), sub.LayerNorm(mixed + inp))
+
+
+def test_fusion_refuses_adapters_that_read_different_inputs(tiny_classifier):
+    add_adapters(tiny_classifier, "pfeiffer", 4, name="a")
+    add_adapters(tiny_classifier, "houlsby", 4, name="b")
+    with pytest.raises(ValueError, match="must read the same input"):
+        add_fusion(tiny_classifier, ["a", "b"])
 
 
 def test_switch_between_adapter_fusion_and_none(tiny_classifier, tiny_batch):
@@ -157,10 +178,11 @@ def test_switch_between_adapter_fusion_and_none(tiny_classifier, tiny_batch):
         set_active_fusion(tiny_classifier, "a")
 
 
-def test_fusion_of_near_identity_adapters_is_identity(tiny_classifier, tiny_batch):
+@pytest.mark.parametrize("placements", [("pfeiffer", "pfeiffer"), ("houlsby-ffn", "houlsby")])
+def test_fusion_of_near_identity_adapters_is_identity(tiny_classifier, tiny_batch, placements):
     base = logits(tiny_classifier, tiny_batch)
-    add_adapters(tiny_classifier, "pfeiffer", 4, name="a")
-    add_adapters(tiny_classifier, "houlsby", 4, name="b")
+    add_adapters(tiny_classifier, placements[0], 4, name="a")
+    add_adapters(tiny_classifier, placements[1], 4, name="b")
     add_fusion(tiny_classifier, ["a", "b"])
     assert torch.equal(logits(tiny_classifier, tiny_batch), base)
     assert torch.allclose(fusion_weights(tiny_classifier), torch.full((2, 2), 0.5))

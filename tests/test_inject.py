@@ -9,6 +9,7 @@ from torch import nn
 from course_lib.adapters.bottleneck import BottleneckAdapter
 from course_lib.adapters.parallel import ParallelAdapter
 from course_lib.inject import (
+    adapter_spec,
     AdapterSubLayer,
     add_adapters,
     count_parameters,
@@ -21,7 +22,7 @@ from course_lib.inject import (
 )
 from course_lib.params import adapter_parameter_count, placement_parameter_count
 
-PLACEMENTS = ["houlsby", "pfeiffer", "parallel"]
+PLACEMENTS = ["houlsby", "pfeiffer", "houlsby-ffn", "parallel"]
 
 
 def logits_of(model, batch):
@@ -65,6 +66,7 @@ def test_identity_at_init(placement, fixture, tiny_batch, request):
     [
         ("houlsby", {"attention_output", "output"}, BottleneckAdapter),
         ("pfeiffer", {"output"}, BottleneckAdapter),
+        ("houlsby-ffn", {"output"}, BottleneckAdapter),
         ("parallel", {"output"}, ParallelAdapter),
     ],
 )
@@ -79,9 +81,9 @@ def test_placement_locations(tiny_classifier, placement, locations, cls):
                 assert store["a"].bottleneck == 4 and store["a"].d_model == 32
                 found.add(location)
         assert found == locations
-    cfg = tiny_classifier.course_adapters["a"]
-    assert cfg["placement"] == placement and cfg["bottleneck"] == 4
-    assert cfg["activation"] == "relu"  # AdapterHub's default, for every placement
+    spec = adapter_spec(tiny_classifier, "a")
+    assert spec.placement == placement and spec.bottleneck == 4
+    assert spec.activation == "relu"  # the course's default for every placement (AdapterHub's Houlsby: silu)
 
 
 def test_wrapper_keeps_original_module_and_parts(tiny_classifier):
@@ -92,23 +94,41 @@ def test_wrapper_keeps_original_module_and_parts(tiny_classifier):
     assert layer.output.dense is original.dense and layer.output.LayerNorm is original.LayerNorm
 
 
-def test_adapter_sits_before_residual_and_layernorm(tiny_classifier):
-    """The wrapper computes LayerNorm(adapter(dropout(dense(x))) + input), as in Houlsby et al."""
+@pytest.mark.parametrize("placement, index", [("houlsby", 0), ("houlsby", 1), ("houlsby-ffn", 1)])
+def test_adapter_sits_before_residual_and_layernorm(tiny_classifier, placement, index):
+    """Houlsby: the wrapper computes LayerNorm(adapter(dropout(dense(x))) + input), Houlsby et al.'s figure 2."""
+    add_adapters(tiny_classifier, placement, 4)
+    layer = tiny_classifier.bert.encoder.layer[0]
+    wrapper = layer.attention.output if index == 0 else layer.output
+    adapter = wrapper.adapters["default"]
+    perturb(adapter)
+    d_in = 32 if index == 0 else 64
+    x, inp = torch.randn(2, 5, d_in), torch.randn(2, 5, 32)
+    sub = wrapper.sublayer
+    expected = sub.LayerNorm(adapter(sub.dropout(sub.dense(x))) + inp)
+    assert torch.allclose(wrapper(x, inp), expected)
+
+
+def test_pfeiffer_adapter_reads_the_normalised_output(tiny_classifier):
+    """Pfeiffer (AdapterHub's seq_bn): LN(h + f(LN(h + r)) + r), with f the adapter's correction."""
     add_adapters(tiny_classifier, "pfeiffer", 4)
     wrapper = tiny_classifier.bert.encoder.layer[0].output
     adapter = wrapper.adapters["default"]
     perturb(adapter)
     x, inp = torch.randn(2, 5, 64), torch.randn(2, 5, 32)
     sub = wrapper.sublayer
-    expected = sub.LayerNorm(adapter(sub.dropout(sub.dense(x))) + inp)
-    assert torch.allclose(wrapper(x, inp), expected)
+    h = sub.dropout(sub.dense(x))
+    expected = sub.LayerNorm(h + adapter.delta(sub.LayerNorm(h + inp)) + inp)
+    assert torch.allclose(wrapper(x, inp), expected, atol=1e-6)
+    houlsby_like = sub.LayerNorm(adapter(h) + inp)
+    assert not torch.allclose(wrapper(x, inp), houlsby_like, atol=1e-3), "pfeiffer must differ from houlsby-ffn"
 
 
 def test_parallel_adapter_reads_ffn_input(tiny_classifier):
     add_adapters(tiny_classifier, "parallel", 4, scale=2.0)
     wrapper = tiny_classifier.bert.encoder.layer[1].output
     adapter = wrapper.parallel["default"]
-    assert adapter.scale == 2.0 and tiny_classifier.course_adapters["default"]["scale"] == 2.0
+    assert adapter.scale == 2.0 and adapter_spec(tiny_classifier, "default").scale == 2.0
     perturb(adapter)
     x, inp = torch.randn(2, 5, 64), torch.randn(2, 5, 32)
     sub = wrapper.sublayer
@@ -120,7 +140,7 @@ def test_activation_and_kwargs_are_passed(tiny_encoder):
     add_adapters(tiny_encoder, "pfeiffer", 4, activation="gelu", bias=False, init="houlsby")
     adapter = tiny_encoder.encoder.layer[0].output.adapters["default"]
     assert isinstance(adapter.act, nn.GELU) and adapter.up.bias is None and adapter.init_name == "houlsby"
-    assert tiny_encoder.course_adapters["default"]["bias"] is False
+    assert adapter_spec(tiny_encoder, "default").bias is False
 
 
 def test_adapters_follow_layer_dtype(tiny_encoder, tiny_batch):

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.lora import LoRALinear, add_lora, lora_layers, merge_lora, remove_lora, unmerge_lora
+from course_lib.lora import LoRALinear, LoRASpec, add_lora, lora_layers, lora_spec, merge_lora, remove_lora, unmerge_lora
+from course_lib.surgery import registry
 
 TARGETS = ("query", "value")
 
@@ -137,7 +138,7 @@ def test_remove_lora_restores_model(tiny_classifier, tiny_batch):
     assert list(tiny_classifier.state_dict()) == keys
     assert {n: p.requires_grad for n, p in tiny_classifier.named_parameters()} == flags
     assert isinstance(tiny_classifier.bert.encoder.layer[0].attention.self.query, nn.Linear)
-    assert not hasattr(tiny_classifier, "course_lora")
+    assert lora_spec(tiny_classifier) is None
     with torch.no_grad():
         torch.testing.assert_close(tiny_classifier(**tiny_batch).logits, before, atol=1e-5, rtol=1e-5)
 
@@ -151,8 +152,8 @@ def test_lora_trains_with_dropout():
 
 def test_add_lora_records_config(tiny_classifier):
     add_lora(tiny_classifier, target_modules="query", r=2, alpha=4)
-    assert tiny_classifier.course_lora["target_modules"] == ["query"]
-    assert len(tiny_classifier.course_lora["modules"]) == 2
+    assert lora_spec(tiny_classifier) == LoRASpec(("query",), r=2, alpha=4)
+    assert len(registry(tiny_classifier).lora_modules) == 2
 
 
 @pytest.mark.parametrize(

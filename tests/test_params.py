@@ -173,16 +173,9 @@ def test_frozen_base_gets_no_gradients(tiny_classifier, tiny_batch):
     assert model.classifier.weight.grad is not None
 
 
-class AdapterFusion(nn.Module):
-    """Stand-in with the class name that params.py recognises for course_lib.fusion.AdapterFusion."""
-
-    def __init__(self, d: int):
-        super().__init__()
-        self.query = nn.Linear(d, d)
-
-
 class FakeLoRALinear(nn.Module):
-    """Stand-in for course_lib.lora.LoRALinear: a frozen `base` Linear plus lora_A / lora_B."""
+    """A learner's own LoRA layer (not course_lib's LoRALinear): a `base` Linear plus lora_A / lora_B parameters,
+    which params.py counts as LoRA by that convention."""
 
     def __init__(self, base: nn.Linear, r: int):
         super().__init__()
@@ -193,10 +186,12 @@ class FakeLoRALinear(nn.Module):
 
 def test_fusion_and_lora_groups(tiny_classifier):
     model = tiny_classifier
-    model.bert.encoder.layer[0].fusion = AdapterFusion(HIDDEN)
+    from course_lib.adapters import AdapterFusion
+
+    model.bert.encoder.layer[0].fusion = AdapterFusion(HIDDEN, n_adapters=2)
     attention = model.bert.encoder.layer[1].attention.self
     attention.query = FakeLoRALinear(attention.query, r=2)
-    fusion = HIDDEN * HIDDEN + HIDDEN
+    fusion = 3 * (HIDDEN * HIDDEN + HIDDEN)  # query, key, value
     lora = lora_parameter_count(HIDDEN, HIDDEN, 2)
 
     groups = parameter_groups(model)

@@ -8,11 +8,13 @@ block and its output is *added* to the feed-forward output::
     h = FFN(x) + s · W_up σ(W_down x)
 
 So the module below returns only the correction ``Δh`` (there is no residual inside it); the code
-that wires it into the model (``course_lib.inject``) does the addition. He et al. found a scale
-``s = 4`` and a ReLU to work best for the parallel adapter on the FFN, hence the defaults.
+that wires it into the model (``course_lib.model``) does the addition. He et al. found a scale
+``s = 4`` and a ReLU to work best for the parallel adapter on the FFN, hence the defaults (AdapterHub's
+``ParBnConfig`` uses the same two).
 
-With the ``near_identity`` init ``W_up`` and the biases are zero, so ``Δh`` is exactly zero and
-the model with the adapter computes exactly what it computed before.
+It *is* a ``BottleneckAdapter`` (same ``down``, ``act``, ``up``, inits and validation) with two changes:
+the delta is multiplied by ``s``, and ``forward`` returns the delta alone. With the ``near_identity``
+init ``W_up`` and the biases are zero, so ``Δh`` is exactly zero at the start.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
-from .bottleneck import NEAR_ZERO_STD, check_init, check_size, init_projections, make_activation
+from .bottleneck import NEAR_ZERO_STD, BottleneckAdapter
 
 
 def check_scale(scale) -> float:
@@ -32,12 +33,8 @@ def check_scale(scale) -> float:
     return float(scale)
 
 
-class ParallelAdapter(nn.Module):
-    """``s · W_up σ(W_down x)``: the delta a parallel adapter adds beside a sub-layer (no residual).
-
-    Same building blocks as ``BottleneckAdapter`` (``down``, ``act``, ``up``), same inits and the
-    same validation; the differences are the fixed scale ``s`` and the missing ``x +``.
-    """
+class ParallelAdapter(BottleneckAdapter):
+    """``s · W_up σ(W_down x)``: the delta a parallel adapter adds beside a sub-layer (no residual)."""
 
     def __init__(
         self,
@@ -49,31 +46,16 @@ class ParallelAdapter(nn.Module):
         init: str = "near_identity",
         init_std: float = NEAR_ZERO_STD,
     ):
-        super().__init__()
-        self.d_model = check_size("d_model", d_model)
-        self.bottleneck = check_size("bottleneck", bottleneck)
-        self.scale = check_scale(scale)
-        self.act = make_activation(activation)
-        self.activation_name = activation
-        self.init_name = check_init(init)
-        self.has_bias = bool(bias)
-        self.down = nn.Linear(d_model, bottleneck, bias=bias)
-        self.up = nn.Linear(bottleneck, d_model, bias=bias)
-        init_projections(self.down, self.up, init, init_std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.d_model:
-            raise ValueError(
-                f"expected the last dimension to be d_model={self.d_model}, got shape {tuple(x.shape)}"
-            )
-        return self.scale * self.up(self.act(self.down(x)))
+        self_scale = check_scale(scale)  # validate before building anything
+        super().__init__(d_model, bottleneck, activation=activation, bias=bias, init=init, init_std=init_std)
+        self.scale = self_scale
 
     def delta(self, x: torch.Tensor) -> torch.Tensor:
-        """Same as ``forward``: a parallel adapter's output already *is* the correction."""
-        return self.forward(x)
+        """The scaled correction ``s · W_up σ(W_down x)``."""
+        return self.scale * super().delta(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.delta(x)
 
     def extra_repr(self) -> str:
-        return (
-            f"d_model={self.d_model}, bottleneck={self.bottleneck}, scale={self.scale}, "
-            f"activation={self.activation_name!r}, bias={self.has_bias}, init={self.init_name!r}"
-        )
+        return f"{super().extra_repr()}, scale={self.scale}"
