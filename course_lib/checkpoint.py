@@ -30,7 +30,7 @@ from torch import nn
 
 from .model import adapter_spec, add_adapters, get_active_adapter, list_adapters, remove_adapters, set_active_adapter
 from .specs import AdapterSpec, check_name
-from .surgery import get_layers, iter_wrappers, registry
+from .surgery import get_layers, hidden_size, iter_wrappers, registry
 
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
@@ -106,7 +106,7 @@ def save_adapters(
         "version": VERSION,
         "name": name,
         **adapter_spec(model, name).to_dict(),
-        "hidden_size": model.config.hidden_size,
+        "hidden_size": hidden_size(model),
         "num_hidden_layers": len(get_layers(model)),
         "model_type": getattr(model.config, "model_type", None),
         "head": _head_config(model, head),
@@ -181,7 +181,7 @@ def _read_tensors(directory: Path) -> dict[str, torch.Tensor]:
 def _check_fits_model(config: dict, model: nn.Module, name: str) -> None:
     """Raise if the saved adapter was made for a model of another shape, or clashes with ``name``."""
     ours = {
-        "hidden_size": model.config.hidden_size,
+        "hidden_size": hidden_size(model),
         "num_hidden_layers": len(get_layers(model)),
     }
     for key, value in ours.items():

@@ -13,7 +13,7 @@ fusion is active. With Pfeiffer adapters and ``score_scale="none"`` this is Adap
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 from torch import nn
@@ -22,7 +22,7 @@ from .adapters.fusion import QK_INIT_STD, SCORE_SCALES, AdapterFusion
 from .model import adapter_spec, get_active_adapter, list_adapters, set_active_adapter
 from .params import freeze_base
 from .specs import FusionSpec, check_name
-from .surgery import get_layers, iter_wrappers, registry
+from .surgery import hidden_size, iter_wrappers, registry
 
 def add_fusion(
     model: nn.Module, adapter_names: Sequence[str], name: str = "fusion", set_active: bool = True,
@@ -52,7 +52,7 @@ def add_fusion(
     if name in registry(model).names():
         raise ValueError(f"name {name!r} is already used by an adapter or fusion")
 
-    d_model = model.config.hidden_size
+    d_model = hidden_size(model)
     for _, location, wrapper in iter_wrappers(model):
         if location != spec.location:
             continue
@@ -90,17 +90,17 @@ def fusion_weights(
     name = get_active_adapter(model) if name is None else name
     if name not in fusions:
         raise ValueError(f"unknown fusion {name!r}; known fusions: {list(fusions)}")
-    rows = [None] * len(get_layers(model))
-    for i, location, wrapper in iter_wrappers(model):
+    rows: list[torch.Tensor] = []
+    for _, location, wrapper in iter_wrappers(model):
         if location == "output" and name in wrapper.fusions:
-            weights = wrapper.fusions[name].last_weights
+            weights: torch.Tensor | None = cast(AdapterFusion, wrapper.fusions[name]).last_weights
             if weights is None:
                 raise RuntimeError(f"fusion {name!r} has no weights yet: run a forward pass with it active first")
             weights = weights.float().reshape(-1, weights.shape[-1])
             if attention_mask is not None:
                 keep = attention_mask.reshape(-1).to(weights.device).bool()
                 weights = weights[keep]
-            rows[i] = weights.mean(dim=0).cpu()
+            rows.append(weights.mean(dim=0).cpu())
     return torch.stack(rows)
 
 

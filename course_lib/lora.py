@@ -39,16 +39,17 @@ def add_lora(
     Modifies ``model`` in place and returns it. The settings are recorded in the model's registry
     (``lora_spec(model)``).
     """
-    spec = LoRASpec(target_modules, r, alpha, dropout)
+    spec = LoRASpec((target_modules,) if isinstance(target_modules, str) else tuple(target_modules), r, alpha, dropout)
     targets = spec.target_modules
     if lora_layers(model):
         raise ValueError("model already has LoRA layers; call remove_lora(model) before adding new ones")
 
-    names = [
-        name
+    linears = {
+        name: module
         for name, module in model.named_modules()
         if isinstance(module, nn.Linear) and name.rpartition(".")[2] in targets
-    ]
+    }
+    names = list(linears)
     if not names:
         linear_names = sorted({n.rpartition(".")[2] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
         raise ValueError(
@@ -56,7 +57,7 @@ def add_lora(
             f"its linear layers are called {linear_names}"
         )
     # Build every wrapper first: a bad r/alpha/dropout then fails before the model is touched.
-    wrappers = {name: LoRALinear(model.get_submodule(name), r, alpha, dropout) for name in names}
+    wrappers = {name: LoRALinear(linear, r, alpha, dropout) for name, linear in linears.items()}
     for name, wrapper in wrappers.items():
         replace_module(model, name, wrapper)
     reg = registry(model)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import nn
 
 from .specs import AdapterSpec, check_name, spec_from_arguments
-from .surgery import get_layers, iter_wrappers, location_parent, registry, unwrap, wrap
+from .surgery import get_layers, hidden_size, iter_wrappers, location_parent, registry, unwrap, wrap
 
 
 def add_adapters(
@@ -34,11 +34,13 @@ def add_adapters(
     default ``near_identity`` init the model's outputs do not change until the adapter is trained.
     """
     if isinstance(placement, AdapterSpec):
-        spec, placement = placement, None
+        if spec is not None:
+            raise ValueError("pass the spec once: as the second argument or as spec=, not both")
+        spec, placement = placement, "houlsby"
     if spec is not None:
         if not isinstance(spec, AdapterSpec):
             raise ValueError(f"spec must be a BottleneckSpec, ParallelSpec or CompacterSpec, got {type(spec).__name__}")
-        if placement not in (None, "houlsby") or adapter_settings or activation is not None:
+        if placement != "houlsby" or adapter_settings or activation is not None:
             raise ValueError("pass either a spec or plain adapter arguments (placement, activation, ...), not both")
     else:
         spec = spec_from_arguments(placement, bottleneck, activation, init, **adapter_settings)
@@ -50,7 +52,7 @@ def add_adapters(
 
     # Build every module first, so that a bad setting raises before the model is touched.
     slots = [(i, location) for i in range(len(layers)) for location in spec.locations]
-    modules = spec.build(model.config.hidden_size, len(slots))
+    modules = spec.build(hidden_size(model), len(slots))
     for (i, location), module in zip(slots, modules):
         parent, attr = location_parent(layers[i], location)
         weight = getattr(parent, attr).dense.weight

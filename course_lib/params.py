@@ -21,6 +21,8 @@ module with ``lora_A`` and ``lora_B`` parameters (PEFT's convention), so a learn
 
 from __future__ import annotations
 
+from typing import cast
+
 from torch import nn
 
 from .adapters.bottleneck import BottleneckAdapter, check_size
@@ -42,7 +44,7 @@ def _group_parameters(module: nn.Module) -> tuple[str, list[nn.Parameter]] | Non
     if isinstance(module, AdapterFusion):
         return "fusion", list(module.parameters())
     if is_lora_layer(module):  # only the factors: the wrapped linear stays in the base
-        return "lora", [module.lora_A, module.lora_B]
+        return "lora", [cast(nn.Parameter, module.lora_A), cast(nn.Parameter, module.lora_B)]
     return None
 
 

@@ -36,7 +36,7 @@ AdapterHub's ``"bert"`` init draws both weights from N(0, 0.02²), its parallel 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 from torch import nn
 
@@ -231,7 +231,7 @@ def spec_from_arguments(placement: str = "houlsby", bottleneck: int = 64, activa
 class FusionSpec:
     """AdapterFusion over ``adapters`` (names of serial adapters the model holds) after the FFN."""
 
-    adapters: tuple[str, ...]
+    adapters: Sequence[str]  # stored as a tuple
     score_scale: str = "sqrt_d"
     location: str = "output"
 

@@ -13,7 +13,7 @@ spliced in, where its spec's placement says (``course_lib.specs``).
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator, Protocol, cast
 
 import torch
 from torch import nn
@@ -41,8 +41,22 @@ def registry(model: nn.Module) -> AdapterRegistry:
     found = getattr(model, "course_registry", None)
     if not isinstance(found, AdapterRegistry):
         found = AdapterRegistry()
-        model.course_registry = found
+        setattr(model, "course_registry", found)
     return found
+
+
+def hidden_size(model: nn.Module) -> int:
+    """``model.config.hidden_size``: the width ``d`` every adapter of the model reads and writes."""
+    size = getattr(getattr(model, "config", None), "hidden_size", None)
+    if not isinstance(size, int):
+        raise ValueError(f"unsupported model {type(model).__name__}: expected a Hugging Face model with config.hidden_size")
+    return size
+
+
+class _Corrects(Protocol):
+    """What an adapter in a wrapper offers: its correction of an input (``delta``)."""
+
+    def delta(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 # ----------------------------------------------------------------------------- finding the sub-layers
@@ -63,7 +77,7 @@ def get_layers(model: nn.Module) -> nn.ModuleList:
 def location_parent(layer: nn.Module, location: str) -> tuple[nn.Module, str]:
     """The module that owns the sub-layer at ``location`` and the attribute name it is stored under."""
     if location == "attention_output":
-        return layer.attention, "output"
+        return cast(nn.Module, layer.attention), "output"
     if location == "output":
         return layer, "output"
     raise ValueError(f"location must be one of {list(LOCATIONS)}, got {location!r}")
@@ -122,6 +136,11 @@ class AdapterSubLayer(nn.Module):
     ``active`` is the name of the one in use here, or ``None`` for the original behaviour.
     """
 
+    sublayer: Any  # a Hugging Face BertSelfOutput / BertOutput: dense, dropout, LayerNorm
+    adapters: nn.ModuleDict
+    parallel: nn.ModuleDict
+    fusions: nn.ModuleDict
+
     def __init__(self, sublayer: nn.Module):
         super().__init__()
         for part in ("dense", "dropout", "LayerNorm"):
@@ -139,15 +158,15 @@ class AdapterSubLayer(nn.Module):
 
     # The original sub-layer's parts, so code that reads ``layer.output.dense`` keeps working.
     @property
-    def dense(self) -> nn.Module:
+    def dense(self) -> Any:
         return self.sublayer.dense
 
     @property
-    def dropout(self) -> nn.Module:
+    def dropout(self) -> Any:
         return self.sublayer.dropout
 
     @property
-    def LayerNorm(self) -> nn.Module:  # noqa: N802 (Hugging Face's name)
+    def LayerNorm(self) -> Any:  # noqa: N802 (Hugging Face's name)
         return self.sublayer.LayerNorm
 
     @property
@@ -181,18 +200,23 @@ class AdapterSubLayer(nn.Module):
         spec = self.specs.get(name)
         return self.sublayer.LayerNorm(h + input_tensor) if getattr(spec, "reads_normed_output", False) else h
 
+    def _correction(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        return cast(_Corrects, self.adapters[name]).delta(x)
+
     def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
         h = self.sublayer.dropout(self.sublayer.dense(hidden_states))
         name = self.active
-        if name in self.adapters:  # serial: the adapter's correction of h (or of LN(h + r), Pfeiffer)
-            h = h + self.adapters[name].delta(self._adapter_input(name, h, input_tensor))
+        if name is None:
+            pass
+        elif name in self.adapters:  # serial: the adapter's correction of h (or of LN(h + r), Pfeiffer)
+            h = h + self._correction(name, self._adapter_input(name, h, input_tensor))
         elif name in self.parallel:  # parallel: reads the sub-layer's input, added beside it
             h = h + self.parallel[name](input_tensor)
         elif name in self.fusions:  # AdapterFusion mixes the adapters' corrections (one residual)
-            names = self.specs[name].adapters
+            names = cast(FusionSpec, self.specs[name]).adapters
             x = self._adapter_input(names[0], h, input_tensor)
-            deltas = torch.stack([self.adapters[n].delta(x) for n in names], dim=-2)
-            mix, _ = self.fusions[name].mix(x, deltas)
+            deltas = torch.stack([self._correction(n, x) for n in names], dim=-2)
+            mix, _ = cast(Any, self.fusions[name]).mix(x, deltas)
             h = h + mix
         return self.sublayer.LayerNorm(h + input_tensor)
 
@@ -201,6 +225,6 @@ class AdapterSubLayer(nn.Module):
 
 
 __all__ = [
-    "AdapterSubLayer", "replace_module", "registry", "get_layers", "location_parent", "iter_sublayers",
+    "AdapterSubLayer", "replace_module", "registry", "hidden_size", "get_layers", "location_parent", "iter_sublayers",
     "iter_wrappers", "wrap", "unwrap", "LOCATIONS",
 ]

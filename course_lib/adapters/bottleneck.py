@@ -44,7 +44,7 @@ def check_init(init: str) -> str:
     return init
 
 
-def init_projections(down: nn.Module, up: nn.Module, init: str, std: float = NEAR_ZERO_STD) -> None:
+def init_projections(down: nn.Linear, up: nn.Linear, init: str, std: float = NEAR_ZERO_STD) -> None:
     """Initialise a down/up pair of ``nn.Linear`` layers in place.
 
     * ``near_identity``: ``W_down`` small random, ``W_up`` and both biases exactly zero,

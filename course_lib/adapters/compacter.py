@@ -111,7 +111,10 @@ class PHMLinear(nn.Module):
     def weight(self) -> torch.Tensor:
         """The full ``(out_features, in_features)`` matrix ``Σ_i A_i ⊗ B_i``."""
         B = self.B
-        return sum(torch.kron(self.A[i], B[i]) for i in range(self.n))
+        weight = torch.kron(self.A[0], B[0])
+        for i in range(1, self.n):
+            weight = weight + torch.kron(self.A[i], B[i])
+        return weight
 
     def reset_parameters(self, std: float | None = None) -> None:
         """Random init whose entries of ``W`` have standard deviation about ``std``.

@@ -26,12 +26,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding
 
 from course_lib.package_data import package_data_dir
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 DATA_ENV = "COURSE_DATA_DIR"
 #: Seed of the shuffle that picks the ``limit`` rows of ``load_task``.
@@ -169,7 +173,7 @@ def task_info(name: str, data_dir: str | os.PathLike | None = None) -> dict:
     spec = _task_spec(name)
     folders = [root for root, _ in data_folders(data_dir)]
     source = next((root for root in folders if _split_file(root, name, next(iter(spec.splits)))), None)
-    entry = next((_tasks_json(root)[name] for root in folders if name in _tasks_json(root)), {})
+    entry: dict[str, Any] = next((_tasks_json(root)[name] for root in folders if name in _tasks_json(root)), {})
     return {
         "name": name,
         "kind": entry.get("kind", spec.kind),
@@ -185,13 +189,13 @@ def task_info(name: str, data_dir: str | os.PathLike | None = None) -> dict:
     }
 
 
-def label_feature(dataset: "Dataset"):
+def label_feature(dataset: Dataset):
     """The ``ClassLabel`` of a ``load_task`` result (``label`` column, or the items of ``tags``)."""
     feature = dataset.features["tags" if "tags" in dataset.column_names else "label"]
     return getattr(feature, "feature", feature)
 
 
-def _make_dataset(texts: list, labels: list, label_names: list[str], tokens: bool = False) -> "Dataset":
+def _make_dataset(texts: list, labels: list, label_names: list[str], tokens: bool = False) -> Dataset:
     from datasets import ClassLabel, Dataset, Features, Sequence, Value  # imported here: `datasets` is slow to import
 
     if tokens:
@@ -201,20 +205,22 @@ def _make_dataset(texts: list, labels: list, label_names: list[str], tokens: boo
     return Dataset.from_dict({"text": texts, "label": labels}, features=features)
 
 
-def _parse_row(row: dict, tokens: bool, n_labels: int) -> tuple:
+def _parse_row(row: dict, tokens: bool, n_labels: int) -> tuple[str | list[str], int | list[int]]:
+    """``(text, label)`` of a sentence row, ``(words, tags)`` of a token row; bad rows raise."""
     if tokens:
-        words, tags = [str(w) for w in row["tokens"]], [int(t) for t in row["tags"]]
+        words = [str(w) for w in row["tokens"]]
+        tags = [int(t) for t in row["tags"]]
         if len(words) != len(tags):
             raise ValueError(f"{len(words)} tokens but {len(tags)} tags")
     else:
-        words, tags = str(row["text"]), [int(row["label"])]
+        tags = [int(row["label"])]
     bad = [t for t in tags if not 0 <= t < n_labels]
     if bad:
         raise ValueError(f"label {bad[0]} outside 0..{n_labels - 1}")
-    return words, (tags if tokens else tags[0])
+    return (words, tags) if tokens else (str(row["text"]), tags[0])
 
 
-def _read_jsonl(path: Path, label_names: list[str], tokens: bool = False) -> "Dataset":
+def _read_jsonl(path: Path, label_names: list[str], tokens: bool = False) -> Dataset:
     texts, labels = [], []
     opener = gzip.open if path.suffix == ".gz" else open
     expected = "'tokens' and 'tags'" if tokens else "'text' and 'label'"
@@ -238,7 +244,7 @@ def _norm(label_name: str) -> str:
     return str(label_name).strip().lower()
 
 
-def _hub_label_names(raw: "Dataset", spec: TaskSpec) -> dict[int, str]:
+def _hub_label_names(raw: Dataset, spec: TaskSpec) -> dict[int, str]:
     """Hub label id -> label name, from a ClassLabel feature or a ``label_text`` column (SetFit)."""
     from datasets import ClassLabel
 
@@ -259,7 +265,7 @@ def _hub_label_map(hub_names: dict[int, str], label_names: list[str]) -> dict[in
     return {i: ours.index(_norm(n)) for i, n in hub_names.items()}
 
 
-def from_hub(name: str, split: str, label_names: list[str] | None = None) -> "Dataset":
+def from_hub(name: str, split: str, label_names: list[str] | None = None) -> Dataset:
     """Download (or read from the hub cache) one split and convert it to the course's format."""
     import datasets
 
@@ -273,8 +279,9 @@ def from_hub(name: str, split: str, label_names: list[str] | None = None) -> "Da
         label_names = list(spec.label_names) if spec.label_names else sorted(hub_names.values())
     mapping = _hub_label_map(hub_names, label_names) or {}
     if spec.format == "tokens":
-        labels = [[mapping.get(int(t), int(t)) for t in tags] for tags in raw[spec.label_column]]
-        return _make_dataset([[str(w) for w in words] for words in raw[spec.text_column]], labels, label_names, True)
+        tag_lists = [[mapping.get(int(t), int(t)) for t in tags] for tags in raw[spec.label_column]]
+        words = [[str(w) for w in sentence] for sentence in raw[spec.text_column]]
+        return _make_dataset(words, tag_lists, label_names, True)
     labels = [mapping.get(int(label), int(label)) for label in raw[spec.label_column]]
     return _make_dataset([str(t) for t in raw[spec.text_column]], labels, label_names)
 
@@ -284,7 +291,7 @@ def load_task(
     split: str = "train",
     limit: int | None = None,
     data_dir: str | os.PathLike | None = None,
-) -> "Dataset":
+) -> Dataset:
     """Load one split of a course task as a ``datasets.Dataset``: columns ``text`` and ``label`` (sentence
     tasks) or ``tokens`` and ``tags`` (named entities, ``task_info(name)["format"] == "tokens"``).
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import contextlib
 
 import torch
@@ -36,7 +38,7 @@ _MINILM_NAMES = {"minilm", "all-minilm-l6-v2", MINILM_HUB_ID.lower()}
 
 def tiny_bert_config(num_labels: int = 2, **overrides) -> BertConfig:
     """Config of the ``"tiny-bert"`` model: hidden 32, 2 layers, 4 heads, FFN 64, MiniLM's vocabulary."""
-    settings = dict(
+    settings: dict[str, Any] = dict(
         vocab_size=30522,  # the MiniLM (bert-base-uncased) WordPiece vocabulary
         hidden_size=32,
         num_hidden_layers=2,

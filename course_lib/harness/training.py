@@ -228,7 +228,7 @@ def evaluate(model: nn.Module, loader, device: str | torch.device | None = None,
     """
     device = _model_device(model) if device is None else get_device(device)
     model.to(device)
-    total_loss, correct, n = 0.0, 0, 0
+    total_loss, correct, n = 0.0, 0.0, 0
     with _eval_mode(model), torch.inference_mode():
         for batch in _eval_batches(loader):
             inputs, labels = _split_batch(batch, device)
