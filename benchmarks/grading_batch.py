@@ -5,7 +5,7 @@
 
 Builds a scratch course (a copy of the course's nbgrader_config.py and the assignment's source), fills
 ``submitted/`` with generated submissions (a rotation of: correct, blank, one exercise wrong, metadata
-stripped, a duplicated test cell, a renamed file), then runs ``course_lib.grading`` on the whole class
+stripped, a duplicated test cell, a renamed file), then runs ``course_tools.grading`` on the whole class
 once per worker count, from a clean gradebook each time. Prints the machine, the time per run and per
 student, the speed-up, and checks that every run gave the same grades. A measurement, not a test.
 """
@@ -26,7 +26,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [
+    str(ROOT),
+    str(ROOT / "instructor"),
+]  # course_lib and the instructor tools (course_tools) of this checkout
+
+from course_lib.nbcells import cell_role, cell_text, grade_id, is_graded, nbgrader_meta  # noqa: E402
 
 
 def machine() -> str:
@@ -38,22 +43,21 @@ def machine() -> str:
     import nbgrader
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"nbgrader {nbgrader.__version__}, 1-minute load average {load:.1f}")
-
-
-def grade_id(cell: dict) -> str | None:
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-
-
-def text(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"nbgrader {nbgrader.__version__}, 1-minute load average {load:.1f}"
+    )
 
 
 def variants(master: dict, release: dict) -> list[tuple[str, dict]]:
     """(kind, notebook) for the kinds of submission the rotation cycles through."""
-    answers = {grade_id(c): "\n".join(l for l in text(c).splitlines() if not re.match(r"\s*### (BEGIN|END) SOLUTION", l))
-               for c in master["cells"] if grade_id(c) and c["metadata"]["nbgrader"].get("solution")}
+    answers = {
+        grade_id(c): "\n".join(
+            line for line in cell_text(c["source"]).splitlines() if not re.match(r"\s*### (BEGIN|END) SOLUTION", line)
+        )
+        for c in master["cells"]
+        if cell_role(nbgrader_meta(c)) == "solution"
+    }
 
     def solved(skip: set[str] = frozenset()) -> dict:
         nb = copy.deepcopy(release)
@@ -69,19 +73,34 @@ def variants(master: dict, release: dict) -> list[tuple[str, dict]]:
         for key in ("nbgrader", "deletable", "editable"):
             cell["metadata"].pop(key, None)
     duplicated = solved()
-    tests = [i for i, c in enumerate(duplicated["cells"]) if (c["metadata"].get("nbgrader") or {}).get("grade")]
+    tests = [i for i, c in enumerate(duplicated["cells"]) if is_graded(nbgrader_meta(c))]
     duplicated["cells"].insert(tests[0] + 1, copy.deepcopy(duplicated["cells"][tests[0]]))
-    return [("correct", correct), ("blank", copy.deepcopy(release)), ("one wrong", one_wrong),
-            ("stripped", stripped), ("duplicated", duplicated), ("renamed", correct)]
+    return [
+        ("correct", correct),
+        ("blank", copy.deepcopy(release)),
+        ("one wrong", one_wrong),
+        ("stripped", stripped),
+        ("duplicated", duplicated),
+        ("renamed", correct),
+    ]
 
 
 def build_course(folder: Path, assignment: str, students: int) -> Path:
     course = folder / "course"
     (course / "solutions").mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--no-db"], cwd=course,
-                         capture_output=True, text=True, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    shutil.copytree(
+        ROOT / "solutions" / assignment,
+        course / "solutions" / assignment,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--no-db"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )
     if run.returncode:
         raise SystemExit(f"nbgrader generate_assignment failed:\n{run.stderr[-2000:]}")
     master = json.loads((course / "solutions" / assignment / f"{assignment}.ipynb").read_text())
@@ -112,28 +131,37 @@ def main(argv=None) -> int:
     parser.add_argument("--assignment", default="01_bottleneck_math")
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--no-sandbox", action="store_true", help="grade without bwrap (to measure what the sandbox costs)")
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="grade without bwrap (to measure what the sandbox costs)"
+    )
     args = parser.parse_args(argv)
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    from course_lib.grading.batch import Options, grade_assignment
+    from course_tools.grading.batch import Options, grade_assignment
 
     print(f"machine: {machine()}")
-    print(f"grading {args.students} generated submissions of {args.assignment}, "
-          f"{'without' if args.no_sandbox else 'with'} the bwrap sandbox")
+    print(
+        f"grading {args.students} generated submissions of {args.assignment}, "
+        f"{'without' if args.no_sandbox else 'with'} the bwrap sandbox"
+    )
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         course = build_course(Path(tmp), args.assignment, args.students)
         timings, grades = [], {}
         for jobs in args.jobs:
             reset(course)
             started = time.monotonic()
-            results = grade_assignment(args.assignment, course, Options(jobs=jobs, sandbox=not args.no_sandbox), log=lambda *a: None)
+            results = grade_assignment(
+                args.assignment, course, Options(jobs=jobs, sandbox=not args.no_sandbox), log=lambda *a: None
+            )
             seconds = time.monotonic() - started
             grades[jobs] = {r.student: (r.score, r.status) for r in results}
             statuses = {}
             for r in results:
                 statuses[r.status] = statuses.get(r.status, 0) + 1
             timings.append((jobs, seconds))
-            print(f"  {jobs} worker(s): {seconds:7.1f} s  ({seconds / args.students:.2f} s per student)  statuses {statuses}", flush=True)
+            print(
+                f"  {jobs} worker(s): {seconds:7.1f} s  ({seconds / args.students:.2f} s per student)  statuses {statuses}",
+                flush=True,
+            )
         base = timings[0][1]
         print("\n| workers | wall time (s) | s per student | speed-up |\n|---|---|---|---|")
         for jobs, seconds in timings:

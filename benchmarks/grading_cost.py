@@ -91,8 +91,13 @@ def execute(path: Path, mode: str, device: str, cell_timeout: int) -> dict:
         workdir = Path(tmp) / path.parent.name
         shutil.copytree(path.parent, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         nb = nbformat.read(workdir / path.name, as_version=4)
-        client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(workdir)}})
+        client = NotebookClient(
+            nb,
+            timeout=cell_timeout,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(workdir)}},
+        )
         start = time.perf_counter()
         status = "ok"
         try:
@@ -102,8 +107,15 @@ def execute(path: Path, mode: str, device: str, cell_timeout: int) -> dict:
         seconds = time.perf_counter() - start
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     errors = [i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
-    return {"what": "execute", "notebook": path.parent.name, "mode": mode, "seconds": round(seconds, 1),
-            "code_cells": len(code_cells), "error_cells": len(errors), "status": status}
+    return {
+        "what": "execute",
+        "notebook": path.parent.name,
+        "mode": mode,
+        "seconds": round(seconds, 1),
+        "code_cells": len(code_cells),
+        "error_cells": len(errors),
+        "status": status,
+    }
 
 
 def autograde_submission(names: list[str], device: str) -> list[dict]:
@@ -131,8 +143,11 @@ def autograde_submission(names: list[str], device: str) -> list[dict]:
             except Exception as exc:  # nbgrader failed (the helper asserts on its exit status)
                 row.update(seconds="", status=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:160]}")
             rows.append(row)
-            print(f"  autograde {name}: {row['seconds']} s, {row.get('score')} / {row.get('max_score')} "
-                  f"points ({row['status']})", flush=True)
+            print(
+                f"  autograde {name}: {row['seconds']} s, {row.get('score')} / {row.get('max_score')} "
+                f"points ({row['status']})",
+                flush=True,
+            )
     return rows
 
 
@@ -151,8 +166,13 @@ def main() -> None:
     env = common.describe_environment(get_device(args.device) if args.device != "auto" else torch.device("cpu"))
     found = solution_notebooks()
     names = common.parse_list(args.notebooks, found, "--notebooks") or list(found)[: preset.max_notebooks]
-    env.update(preset=args.preset, notebooks=names, modes=preset.modes, device_for_kernels=args.device,
-               note="the notebooks' kernels choose their device themselves unless --device sets COURSE_DEVICE")
+    env.update(
+        preset=args.preset,
+        notebooks=names,
+        modes=preset.modes,
+        device_for_kernels=args.device,
+        note="the notebooks' kernels choose their device themselves unless --device sets COURSE_DEVICE",
+    )
     common.print_environment(env)
     common.write_json(env, args.out / f"grading_cost_{args.preset}_environment.json")
     if not names:
@@ -166,23 +186,42 @@ def main() -> None:
             row = execute(found[name], mode, args.device, args.cell_timeout)
             rows.append(row)
             common.write_csv(rows, csv_path)
-            print(f"  {name} ({mode}): {row['seconds']} s, {row['error_cells']} error cell(s), {row['status']}",
-                  flush=True)
+            print(
+                f"  {name} ({mode}): {row['seconds']} s, {row['error_cells']} error cell(s), {row['status']}",
+                flush=True,
+            )
     if preset.autograde and not args.no_autograde:
         rows += autograde_submission(names, args.device)
         common.write_csv(rows, csv_path)
 
-    shown = [{"what": r["what"], "notebook": r["notebook"], "mode": r["mode"], "seconds": r["seconds"],
-              "errors / points": (f"{r['error_cells']} error cell(s)" if r["what"] == "execute"
-                                  else f"{r.get('score')} / {r.get('max_score')}"),
-              "status": r["status"]} for r in rows]
+    shown = [
+        {
+            "what": r["what"],
+            "notebook": r["notebook"],
+            "mode": r["mode"],
+            "seconds": r["seconds"],
+            "errors / points": (
+                f"{r['error_cells']} error cell(s)"
+                if r["what"] == "execute"
+                else f"{r.get('score')} / {r.get('max_score')}"
+            ),
+            "status": r["status"],
+        }
+        for r in rows
+    ]
     for mode in preset.modes:
         total = sum(r["seconds"] for r in rows if r["what"] == "execute" and r["mode"] == mode)
         shown.append({"what": "execute", "notebook": "ALL", "mode": mode, "seconds": round(total, 1)})
     graded = [r["seconds"] for r in rows if r["what"] == "autograde" and r["seconds"] != ""]
     if graded:
-        shown.append({"what": "autograde", "notebook": "ALL (one submission)", "mode": "nbgrader (fast)",
-                      "seconds": round(sum(graded), 1)})
+        shown.append(
+            {
+                "what": "autograde",
+                "notebook": "ALL (one submission)",
+                "mode": "nbgrader (fast)",
+                "seconds": round(sum(graded), 1),
+            }
+        )
     print("\n" + common.markdown_table(shown, ["what", "notebook", "mode", "seconds", "errors / points", "status"]))
     print(f"\nwrote {csv_path}")
 

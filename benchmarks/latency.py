@@ -65,8 +65,9 @@ def build_models(model_name: str, device: torch.device, pooling: str = "mean") -
     return {name: m.to(device).eval() for name, m in models.items()}
 
 
-def interleaved_latency(models: dict, batch: dict, device: torch.device, rounds: int, repeats: int,
-                        warmup: int, clock: str = "wall") -> dict[str, list[float]]:
+def interleaved_latency(
+    models: dict, batch: dict, device: torch.device, rounds: int, repeats: int, warmup: int, clock: str = "wall"
+) -> dict[str, list[float]]:
     """Per-round median latency (ms) of every model, rounds interleaved across models.
 
     With ``clock="cpu"`` a round's figure is instead the process CPU time of its ``repeats`` calls
@@ -81,7 +82,7 @@ def interleaved_latency(models: dict, batch: dict, device: torch.device, rounds:
         for name in names:  # warm-up once, outside the timed rounds
             measure_latency(models[name], batch, repeats=1, warmup=warmup)
         for r in range(rounds):
-            for name in names[r % len(names):] + names[: r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 if clock == "cpu":
                     measure_latency(models[name], batch, repeats=1, warmup=0)  # the "warmup=1" of the wall path
                     start = time.process_time()
@@ -128,26 +129,29 @@ def count_forward(model: torch.nn.Module, batch: dict, device: torch.device) -> 
     return {"gflops": flops.get_total_flops() / 1e9, "aten_ops": ops.calls}
 
 
-def summarize(per_round: dict[str, list[float]], batch_size: int, seq_len: int,
-              counts: dict[str, dict] | None = None) -> list[dict]:
+def summarize(
+    per_round: dict[str, list[float]], batch_size: int, seq_len: int, counts: dict[str, dict] | None = None
+) -> list[dict]:
     base = per_round["base"]
     counts = counts or {}
     rows = []
     for name, times in per_round.items():
         c, c0 = counts.get(name), counts.get("base")
-        rows.append({
-            "model": name,
-            "batch_size": batch_size,
-            "seq_len": seq_len,
-            "median_ms": round(statistics.median(times), 3),
-            "min_round_ms": round(min(times), 3),
-            "ratio_to_base": round(statistics.median(t / b for t, b in zip(times, base)), 4),
-            "ratio_of_min_rounds": round(min(times) / min(base), 4),  # least disturbed rounds (busy machine)
-            "rounds": len(times),
-            "gflops": round(c["gflops"], 3) if c else "",
-            "flops_ratio_to_base": round(c["gflops"] / c0["gflops"], 4) if c and c0 else "",
-            "aten_ops": c["aten_ops"] if c else "",
-        })
+        rows.append(
+            {
+                "model": name,
+                "batch_size": batch_size,
+                "seq_len": seq_len,
+                "median_ms": round(statistics.median(times), 3),
+                "min_round_ms": round(min(times), 3),
+                "ratio_to_base": round(statistics.median(t / b for t, b in zip(times, base, strict=False)), 4),
+                "ratio_of_min_rounds": round(min(times) / min(base), 4),  # least disturbed rounds (busy machine)
+                "rounds": len(times),
+                "gflops": round(c["gflops"], 3) if c else "",
+                "flops_ratio_to_base": round(c["gflops"] / c0["gflops"], 4) if c and c0 else "",
+                "aten_ops": c["aten_ops"] if c else "",
+            }
+        )
     return rows
 
 
@@ -157,12 +161,16 @@ def target_lines(rows: list[dict]) -> list[str]:
     for row in rows:
         if row["batch_size"] == 1 and row["model"] in ("houlsby-r64", "pfeiffer-r64"):
             over = 100 * (row["ratio_to_base"] - 1)
-            lines.append(f"{row['model']:16s} batch 1: {over:+.1f} % vs base -> target (< +15 %) "
-                         f"{'met' if over < 15 else 'MISSED'}")
+            lines.append(
+                f"{row['model']:16s} batch 1: {over:+.1f} % vs base -> target (< +15 %) "
+                f"{'met' if over < 15 else 'MISSED'}"
+            )
         if row["model"] == "lora-r8-merged":
             over = 100 * (row["ratio_to_base"] - 1)
-            lines.append(f"lora-r8-merged   batch {row['batch_size']}: {over:+.1f} % vs base -> target (within 3 %) "
-                         f"{'met' if abs(over) <= 3 else 'MISSED'}")
+            lines.append(
+                f"lora-r8-merged   batch {row['batch_size']}: {over:+.1f} % vs base -> target (within 3 %) "
+                f"{'met' if abs(over) <= 3 else 'MISSED'}"
+            )
     return lines
 
 
@@ -179,9 +187,14 @@ def plot(rows: list[dict], path, title: str) -> None:
         sel = [r for r in rows if r["batch_size"] == bs]
         xs = [j + i * width for j in range(len(sel))]
         bars = ax.bar(xs, [r["ratio_to_base"] for r in sel], width, label=f"batch {bs}")
-        for bar, r in zip(bars, sel):
-            ax.annotate(f"{r['median_ms']:.1f} ms", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=7)
+        for bar, r in zip(bars, sel, strict=False):
+            ax.annotate(
+                f"{r['median_ms']:.1f} ms",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
     ax.set_xticks([j + width * (len(batch_sizes) - 1) / 2 for j in range(len(MODELS))], MODELS, fontsize=8)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.axhline(1.15, color="tab:red", linestyle="--", linewidth=0.8, label="+15 % (adapter target, batch 1)")
@@ -202,8 +215,16 @@ def main() -> None:
     device = common.setup_run(args)
     env = common.describe_environment(device)
     common.clock(args.clock, device)  # validates --clock against the device
-    env.update(preset=args.preset, model=args.model, pooling=args.pooling, seq_len=preset.seq_len, batch_sizes=preset.batch_sizes,
-               rounds=preset.rounds, repeats=preset.repeats, clock=args.clock)
+    env.update(
+        preset=args.preset,
+        model=args.model,
+        pooling=args.pooling,
+        seq_len=preset.seq_len,
+        batch_sizes=preset.batch_sizes,
+        rounds=preset.rounds,
+        repeats=preset.repeats,
+        clock=args.clock,
+    )
     tag = args.preset if args.clock == "wall" else f"{args.preset}_cpuclock"
     common.print_environment(env)
     common.write_json(env, args.out / f"latency_{tag}_environment.json")
@@ -216,20 +237,33 @@ def main() -> None:
     for bs in preset.batch_sizes:
         batch = common.fixed_batch(tokenizer, bs, preset.seq_len, texts)
         counts = {name: count_forward(model, batch, device) for name, model in models.items()}
-        per_round = interleaved_latency(models, batch, device, preset.rounds[bs], preset.repeats[bs], preset.warmup,
-                                        args.clock)
+        per_round = interleaved_latency(
+            models, batch, device, preset.rounds[bs], preset.repeats[bs], preset.warmup, args.clock
+        )
         rows += summarize(per_round, bs, preset.seq_len, counts)
         print(f"batch {bs}: done ({time.perf_counter() - start:.0f} s so far)", flush=True)
     common.write_csv(rows, args.out / f"latency_{tag}.csv")
-    shown = [{"model": r["model"], "batch": r["batch_size"], "seq": r["seq_len"], "median ms": f"{r['median_ms']:.2f}",
-              "x base (median of paired rounds)": f"{r['ratio_to_base']:.3f}",
-              "x base (min rounds)": f"{r['ratio_of_min_rounds']:.3f}", "rounds": r["rounds"],
-              "GFLOPs": f"{r['gflops']:.2f}", "FLOPs x base": f"{r['flops_ratio_to_base']:.3f}",
-              "ATen ops": r["aten_ops"]} for r in rows]
+    shown = [
+        {
+            "model": r["model"],
+            "batch": r["batch_size"],
+            "seq": r["seq_len"],
+            "median ms": f"{r['median_ms']:.2f}",
+            "x base (median of paired rounds)": f"{r['ratio_to_base']:.3f}",
+            "x base (min rounds)": f"{r['ratio_of_min_rounds']:.3f}",
+            "rounds": r["rounds"],
+            "GFLOPs": f"{r['gflops']:.2f}",
+            "FLOPs x base": f"{r['flops_ratio_to_base']:.3f}",
+            "ATen ops": r["aten_ops"],
+        }
+        for r in rows
+    ]
     print("\n" + common.markdown_table(shown) + "\n")
     print("\n".join(target_lines(rows)))
-    title = (f"{args.model}, seq {preset.seq_len}, {env['device']}, {env['torch_threads']} thread(s), "
-             f"{args.clock} clock, mixed precision {env['mixed_precision']}")
+    title = (
+        f"{args.model}, seq {preset.seq_len}, {env['device']}, {env['torch_threads']} thread(s), "
+        f"{args.clock} clock, mixed precision {env['mixed_precision']}"
+    )
     plot(rows, args.out / f"latency_{tag}.png", title)
     print(f"\nwrote {args.out}/latency_{tag}.csv and .png")
 

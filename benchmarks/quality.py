@@ -41,19 +41,32 @@ class Preset:
 
 
 PRESETS = {
-    "smoke": Preset(train_rows=96, epochs=1, max_length=32, batch_size=16, eval_batch_size=64, seeds=(0, 1),
-                    eval_rows=64),
+    "smoke": Preset(
+        train_rows=96, epochs=1, max_length=32, batch_size=16, eval_batch_size=64, seeds=(0, 1), eval_rows=64
+    ),
     "cpu": Preset(train_rows=1600, epochs=1, max_length=64, batch_size=32, eval_batch_size=64, seeds=(0, 1, 2)),
-    "gpu": Preset(train_rows=None, epochs=1, max_length=128, batch_size=64, eval_batch_size=256, seeds=(0, 1, 2),
-                  gpu_learning_rates=True),
+    "gpu": Preset(
+        train_rows=None,
+        epochs=1,
+        max_length=128,
+        batch_size=64,
+        eval_batch_size=256,
+        seeds=(0, 1, 2),
+        gpu_learning_rates=True,
+    ),
 }
 ADAPTER_METHODS = ("houlsby-r16", "houlsby-r64", "pfeiffer-r64", "houlsby-r16-ln", "pfeiffer-r64-ln")
 
 
 def reshuffled(loader: DataLoader, seed: int) -> DataLoader:
     """The same tokenized rows in another order: tokenizing 67k sentences once is enough."""
-    return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=True,
-                      generator=torch.Generator().manual_seed(seed), collate_fn=loader.collate_fn)
+    return DataLoader(
+        loader.dataset,
+        batch_size=loader.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+        collate_fn=loader.collate_fn,
+    )
 
 
 def stored_bytes(method: str, model: torch.nn.Module) -> int:
@@ -93,27 +106,46 @@ def stored_bytes(method: str, model: torch.nn.Module) -> int:
         return common.folder_size(folder)
 
 
-def run_one(method: str, seed: int, train_loader, val_loader, device, model_name: str,
-            epochs: int, lr: float, pooling: str = "mean") -> dict:
+def run_one(
+    method: str,
+    seed: int,
+    train_loader,
+    val_loader,
+    device,
+    model_name: str,
+    epochs: int,
+    lr: float,
+    pooling: str = "mean",
+) -> dict:
     from course_lib.harness import evaluate, train
 
     model, _ = common.build_method(method, model_name, seed=seed, pooling=pooling)
     counts = common.parameter_counts(model)
     start, cpu_start = time.perf_counter(), time.process_time()
-    history = train(model, reshuffled(train_loader, seed), epochs=epochs, lr=lr, device=device,
-                    progress=False, seed=seed)
+    history = train(
+        model, reshuffled(train_loader, seed), epochs=epochs, lr=lr, device=device, progress=False, seed=seed
+    )
     common.sync(device)
     train_s, train_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
     start = time.perf_counter()
     result = evaluate(model, val_loader, device=device)
     eval_s = time.perf_counter() - start
     row = {
-        "method": method, "seed": seed, "lr": lr, "epochs": epochs, "steps": history.steps,
-        "val_accuracy": round(result["accuracy"], 6), "val_loss": round(result["loss"], 6), "val_n": result["n"],
-        "trainable": counts["trainable"], "total": counts["total"],
+        "method": method,
+        "seed": seed,
+        "lr": lr,
+        "epochs": epochs,
+        "steps": history.steps,
+        "val_accuracy": round(result["accuracy"], 6),
+        "val_loss": round(result["loss"], 6),
+        "val_n": result["n"],
+        "trainable": counts["trainable"],
+        "total": counts["total"],
         "trainable_percent": round(counts["trainable_percent"], 4),
         "stored_bytes": stored_bytes(method, model),
-        "train_s": round(train_s, 2), "eval_s": round(eval_s, 2), "train_cpu_s": round(train_cpu_s, 2),
+        "train_s": round(train_s, 2),
+        "eval_s": round(eval_s, 2),
+        "train_cpu_s": round(train_cpu_s, 2),
         "samples_per_s": round(history.samples_per_second, 1),
         "final_train_loss": round(history.step_loss[-1], 4),
     }
@@ -129,34 +161,39 @@ def summarize(runs: list[dict]) -> list[dict]:
     for method in [m for m in common.METHODS if any(r["method"] == m for r in runs)]:
         rows = [r for r in runs if r["method"] == method]
         acc_mean, acc_std = common.mean_std([100 * float(r["val_accuracy"]) for r in rows])
-        summary.append({
-            "method": method,
-            "lr": float(rows[0]["lr"]),
-            "seeds": len(rows),
-            "acc_mean": round(acc_mean, 2),
-            "acc_std": round(acc_std, 2),
-            "trainable": int(rows[0]["trainable"]),
-            "trainable_percent": float(rows[0]["trainable_percent"]),
-            "stored_bytes": int(rows[0]["stored_bytes"]),
-            "train_s_mean": round(common.mean_std([float(r["train_s"]) for r in rows])[0], 1),
-            "train_cpu_s_mean": round(common.mean_std([float(r["train_cpu_s"]) for r in rows])[0], 1),
-            "eval_s_mean": round(common.mean_std([float(r["eval_s"]) for r in rows])[0], 1),
-        })
+        summary.append(
+            {
+                "method": method,
+                "lr": float(rows[0]["lr"]),
+                "seeds": len(rows),
+                "acc_mean": round(acc_mean, 2),
+                "acc_std": round(acc_std, 2),
+                "trainable": int(rows[0]["trainable"]),
+                "trainable_percent": float(rows[0]["trainable_percent"]),
+                "stored_bytes": int(rows[0]["stored_bytes"]),
+                "train_s_mean": round(common.mean_std([float(r["train_s"]) for r in rows])[0], 1),
+                "train_cpu_s_mean": round(common.mean_std([float(r["train_cpu_s"]) for r in rows])[0], 1),
+                "eval_s_mean": round(common.mean_std([float(r["eval_s"]) for r in rows])[0], 1),
+            }
+        )
     return summary
 
 
 def display_rows(summary: list[dict]) -> list[dict]:
-    return [{
-        "method": s["method"],
-        "lr": f"{s['lr']:g}",
-        "val acc % (mean ± std)": f"{s['acc_mean']:.2f} ± {s['acc_std']:.2f} (n={s['seeds']})",
-        "trainable": f"{s['trainable']:,}",
-        "trainable %": f"{s['trainable_percent']:.3f}",
-        "stored": common.human_bytes(s["stored_bytes"]),
-        "train s/run": f"{s['train_s_mean']:.1f}",
-        "train CPU s/run": f"{s['train_cpu_s_mean']:.1f}",
-        "eval s/run": f"{s['eval_s_mean']:.1f}",
-    } for s in summary]
+    return [
+        {
+            "method": s["method"],
+            "lr": f"{s['lr']:g}",
+            "val acc % (mean ± std)": f"{s['acc_mean']:.2f} ± {s['acc_std']:.2f} (n={s['seeds']})",
+            "trainable": f"{s['trainable']:,}",
+            "trainable %": f"{s['trainable_percent']:.3f}",
+            "stored": common.human_bytes(s["stored_bytes"]),
+            "train s/run": f"{s['train_s_mean']:.1f}",
+            "train CPU s/run": f"{s['train_cpu_s_mean']:.1f}",
+            "eval s/run": f"{s['eval_s_mean']:.1f}",
+        }
+        for s in summary
+    ]
 
 
 def target_lines(summary: list[dict]) -> list[str]:
@@ -172,8 +209,10 @@ def target_lines(summary: list[dict]) -> list[str]:
         # standard error of the difference of two means over seeds: how much of the gap is seed noise
         se = (s["acc_std"] ** 2 / s["seeds"] + full["acc_std"] ** 2 / full["seeds"]) ** 0.5
         ok = gap >= -0.5 and s["trainable_percent"] <= 3.6
-        lines.append(f"{method:13s} {gap:+.2f} ± {se:.2f} (s.e.) points vs full at {s['trainable_percent']:.2f} % "
-                     f"trainable -> target (>= -0.5 points, <= 3.6 %) {'met' if ok else 'MISSED'}")
+        lines.append(
+            f"{method:13s} {gap:+.2f} ± {se:.2f} (s.e.) points vs full at {s['trainable_percent']:.2f} % "
+            f"trainable -> target (>= -0.5 points, <= 3.6 %) {'met' if ok else 'MISSED'}"
+        )
     return lines
 
 
@@ -186,8 +225,14 @@ def plot(summary: list[dict], path: Path, title: str) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     markers = "osD^vPX"
     for i, s in enumerate(summary):
-        left.errorbar(s["trainable_percent"], s["acc_mean"], yerr=s["acc_std"], fmt=markers[i % len(markers)],
-                      capsize=4, label=f"{s['method']} (lr {s['lr']:g})")
+        left.errorbar(
+            s["trainable_percent"],
+            s["acc_mean"],
+            yerr=s["acc_std"],
+            fmt=markers[i % len(markers)],
+            capsize=4,
+            label=f"{s['method']} (lr {s['lr']:g})",
+        )
     left.legend(fontsize=7, loc="lower right")
     left.set_xscale("log")
     left.set_xlabel("trainable parameters (% of the model, log scale)")
@@ -220,10 +265,19 @@ def main() -> None:
     parser.add_argument("--seeds", help="comma-separated seeds (default: the preset's)")
     parser.add_argument("--train-rows", type=int, help="training rows (default: the preset's; 0 = all)")
     parser.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
-    parser.add_argument("--lr", action="append", default=[], metavar="METHOD=LR",
-                        help="override a method's learning rate, e.g. --lr full=1e-4 (repeatable)")
-    parser.add_argument("--from-csv", nargs="+", type=Path,
-                        help="only rebuild the summary and plot from runs CSVs of earlier (partial) runs")
+    parser.add_argument(
+        "--lr",
+        action="append",
+        default=[],
+        metavar="METHOD=LR",
+        help="override a method's learning rate, e.g. --lr full=1e-4 (repeatable)",
+    )
+    parser.add_argument(
+        "--from-csv",
+        nargs="+",
+        type=Path,
+        help="only rebuild the summary and plot from runs CSVs of earlier (partial) runs",
+    )
     args = parser.parse_args()
     preset = PRESETS[args.preset]
     if args.from_csv:
@@ -249,8 +303,18 @@ def main() -> None:
         if name not in lrs or not value:
             raise ValueError(f"--lr must look like METHOD=LR with METHOD one of {methods}, got {item!r}")
         lrs[name] = float(value)
-    env.update(preset=args.preset, model=args.model, pooling=args.pooling, methods=methods, seeds=seeds, train_rows=train_rows or "all",
-               epochs=epochs, max_length=preset.max_length, batch_size=preset.batch_size, learning_rates=lrs)
+    env.update(
+        preset=args.preset,
+        model=args.model,
+        pooling=args.pooling,
+        methods=methods,
+        seeds=seeds,
+        train_rows=train_rows or "all",
+        epochs=epochs,
+        max_length=preset.max_length,
+        batch_size=preset.batch_size,
+        learning_rates=lrs,
+    )
     common.print_environment(env)
     common.write_json(env, args.out / f"quality_{args.preset}_environment.json")
     if fast_mode():
@@ -262,24 +326,30 @@ def main() -> None:
     val_data = load_task("sst2", "validation", limit=preset.eval_rows)
     train_loader = make_loader(train_data, tokenizer, batch_size=preset.batch_size, max_length=preset.max_length)
     val_loader = make_loader(val_data, tokenizer, batch_size=preset.eval_batch_size, max_length=preset.max_length)
-    print(f"data: {len(train_data):,} training rows ({len(train_loader)} steps/epoch), "
-          f"{len(val_data):,} validation rows; loaded and tokenized in {time.perf_counter() - start:.1f} s\n",
-          flush=True)
+    print(
+        f"data: {len(train_data):,} training rows ({len(train_loader)} steps/epoch), "
+        f"{len(val_data):,} validation rows; loaded and tokenized in {time.perf_counter() - start:.1f} s\n",
+        flush=True,
+    )
 
     runs: list[dict] = []
     total_start = time.perf_counter()
     for seed in seeds:  # seed-major: a run cut short still has every method for the first seeds
         for method in methods:
-            row = run_one(method, seed, train_loader, val_loader, device, args.model, epochs, lrs[method],
-                          args.pooling)
+            row = run_one(method, seed, train_loader, val_loader, device, args.model, epochs, lrs[method], args.pooling)
             runs.append(row)
             common.write_csv(runs, args.out / f"quality_{args.preset}_runs.csv")
-            print(f"{method:13s} seed {seed}: acc {100 * row['val_accuracy']:.2f} %  "
-                  f"train {row['train_s']:.1f} s  eval {row['eval_s']:.1f} s  "
-                  f"({time.perf_counter() - total_start:.0f} s so far)", flush=True)
+            print(
+                f"{method:13s} seed {seed}: acc {100 * row['val_accuracy']:.2f} %  "
+                f"train {row['train_s']:.1f} s  eval {row['eval_s']:.1f} s  "
+                f"({time.perf_counter() - total_start:.0f} s so far)",
+                flush=True,
+            )
     print(f"\nall runs: {time.perf_counter() - total_start:.0f} s")
-    title = (f"SST-2, {args.model} ({args.pooling} pooling), {len(train_data):,} train rows x {epochs} epoch(s), seeds {seeds}, "
-             f"{env['device']}")
+    title = (
+        f"SST-2, {args.model} ({args.pooling} pooling), {len(train_data):,} train rows x {epochs} epoch(s), seeds {seeds}, "
+        f"{env['device']}"
+    )
     report(runs, args.out, args.preset, title)
 
 

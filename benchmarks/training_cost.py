@@ -53,8 +53,15 @@ ADAPTER_METHODS = ("houlsby-r16", "houlsby-r64", "pfeiffer-r64")
 class StepRunner:
     """One method's model, optimizer and batch, and a timed training step."""
 
-    def __init__(self, method: str, model_name: str, batch: dict, device: torch.device,
-                 timer=time.perf_counter, pooling: str = "mean"):
+    def __init__(
+        self,
+        method: str,
+        model_name: str,
+        batch: dict,
+        device: torch.device,
+        timer=time.perf_counter,
+        pooling: str = "mean",
+    ):
         from course_lib.harness import make_grad_scaler
 
         self.method, self.device, self.timer = method, device, timer
@@ -117,8 +124,9 @@ class StepRunner:
         return weights + trainable * 3
 
 
-def gpu_peak_bytes(method: str, model_name: str, batch: dict, device: torch.device,
-                   pooling: str = "mean") -> int | None:
+def gpu_peak_bytes(
+    method: str, model_name: str, batch: dict, device: torch.device, pooling: str = "mean"
+) -> int | None:
     """Peak CUDA memory of 3 steps of ``method`` alone (nothing else allocated), or None off CUDA."""
     if device.type != "cuda":
         return None
@@ -135,8 +143,15 @@ def gpu_peak_bytes(method: str, model_name: str, batch: dict, device: torch.devi
     return peak
 
 
-def measure(methods: list[str], model_name: str, batch: dict, device: torch.device, preset: Preset,
-            timer=time.perf_counter, pooling: str = "mean") -> list[dict]:
+def measure(
+    methods: list[str],
+    model_name: str,
+    batch: dict,
+    device: torch.device,
+    preset: Preset,
+    timer=time.perf_counter,
+    pooling: str = "mean",
+) -> list[dict]:
     peaks = {m: gpu_peak_bytes(m, model_name, batch, device, pooling) for m in methods}  # before the others exist
     runners = {m: StepRunner(m, model_name, batch, device, timer, pooling) for m in methods}
     rows = {m: {"saved": r.saved_activation_bytes(), "state": r.state_bytes()} for m, r in runners.items()}
@@ -145,7 +160,7 @@ def measure(methods: list[str], model_name: str, batch: dict, device: torch.devi
             runner.step()
     times: dict[str, list[tuple[float, float, float]]] = {m: [] for m in methods}
     for r in range(preset.rounds):
-        order = methods[r % len(methods):] + methods[: r % len(methods)]  # rotate: no method always first
+        order = methods[r % len(methods) :] + methods[: r % len(methods)]  # rotate: no method always first
         for m in order:
             times[m].append(runners[m].step())
         print(f"  round {r + 1}/{preset.rounds} done", end="\r", flush=True)
@@ -165,7 +180,9 @@ def measure(methods: list[str], model_name: str, batch: dict, device: torch.devi
             "step_ms": round(1000 * statistics.median(steps), 2),
             "step_min_ms": round(1000 * min(steps), 2),
             "backward_over_forward": round(bwd / fwd, 2),
-            "step_vs_full": round(statistics.median(s / f for s, f in zip(steps, full_steps)), 3) if full_steps else "",
+            "step_vs_full": round(statistics.median(s / f for s, f in zip(steps, full_steps, strict=False)), 3)
+            if full_steps
+            else "",
             "step_vs_full_min": round(min(steps) / min(full_steps), 3) if full_steps else "",
             "trainable": counts["trainable"],
             "trainable_percent": round(counts["trainable_percent"], 3),
@@ -179,20 +196,23 @@ def measure(methods: list[str], model_name: str, batch: dict, device: torch.devi
 
 
 def display_rows(results: list[dict]) -> list[dict]:
-    return [{
-        "method": r["method"],
-        "fwd ms": f"{r['forward_ms']:.1f}",
-        "bwd ms": f"{r['backward_ms']:.1f}",
-        "opt ms": f"{r['optimizer_ms']:.1f}",
-        "step ms": f"{r['step_ms']:.1f}",
-        "bwd/fwd": f"{r['backward_over_forward']:.2f}",
-        "step / full": f"{r['step_vs_full']:.3f}" if r["step_vs_full"] != "" else "",
-        "(min / min)": f"{r['step_vs_full_min']:.3f}" if r["step_vs_full_min"] != "" else "",
-        "trainable %": f"{r['trainable_percent']:.3f}",
-        "state (analytic)": common.human_bytes(r["state_bytes"]),
-        "saved activations": common.human_bytes(r["saved_activation_bytes"]),
-        "GPU peak": common.human_bytes(r["gpu_peak_bytes"]) if r["gpu_peak_bytes"] != "n/a" else "n/a",
-    } for r in results]
+    return [
+        {
+            "method": r["method"],
+            "fwd ms": f"{r['forward_ms']:.1f}",
+            "bwd ms": f"{r['backward_ms']:.1f}",
+            "opt ms": f"{r['optimizer_ms']:.1f}",
+            "step ms": f"{r['step_ms']:.1f}",
+            "bwd/fwd": f"{r['backward_over_forward']:.2f}",
+            "step / full": f"{r['step_vs_full']:.3f}" if r["step_vs_full"] != "" else "",
+            "(min / min)": f"{r['step_vs_full_min']:.3f}" if r["step_vs_full_min"] != "" else "",
+            "trainable %": f"{r['trainable_percent']:.3f}",
+            "state (analytic)": common.human_bytes(r["state_bytes"]),
+            "saved activations": common.human_bytes(r["saved_activation_bytes"]),
+            "GPU peak": common.human_bytes(r["gpu_peak_bytes"]) if r["gpu_peak_bytes"] != "n/a" else "n/a",
+        }
+        for r in results
+    ]
 
 
 def target_lines(results: list[dict]) -> list[str]:
@@ -202,11 +222,15 @@ def target_lines(results: list[dict]) -> list[str]:
     if "full" in by:
         for m in [m for m in ADAPTER_METHODS if m in by]:
             ratio = by[m]["step_vs_full"]
-            lines.append(f"{m:13s} step = {ratio:.3f} x full -> target (<= 0.70) {'met' if ratio <= 0.70 else 'MISSED'}")
+            lines.append(
+                f"{m:13s} step = {ratio:.3f} x full -> target (<= 0.70) {'met' if ratio <= 0.70 else 'MISSED'}"
+            )
     if "lora-r8" in by and "peft-lora-r8" in by:
         rel = by["lora-r8"]["step_ms"] / by["peft-lora-r8"]["step_ms"]
-        lines.append(f"course_lib LoRA step = {rel:.3f} x PEFT's -> target (within 10 %) "
-                     f"{'met' if abs(rel - 1) <= 0.10 else 'MISSED'}")
+        lines.append(
+            f"course_lib LoRA step = {rel:.3f} x PEFT's -> target (within 10 %) "
+            f"{'met' if abs(rel - 1) <= 0.10 else 'MISSED'}"
+        )
     return lines
 
 
@@ -222,7 +246,7 @@ def plot(results: list[dict], path, title: str) -> None:
     for key, label in (("forward_ms", "forward"), ("backward_ms", "backward"), ("optimizer_ms", "clip + AdamW")):
         values = [r[key] for r in results]
         ax.barh(names, values, left=left, label=label)
-        left = [a + b for a, b in zip(left, values)]
+        left = [a + b for a, b in zip(left, values, strict=False)]
     ax.invert_yaxis()
     ax.set_xlabel("median time per training step (ms)")
     ax.legend()
@@ -242,8 +266,16 @@ def main() -> None:
     methods = common.parse_list(args.methods, common.METHODS, "--methods") or list(common.DEFAULT_METHODS)
     env = common.describe_environment(device)
     timer = common.clock(args.clock, device)
-    env.update(preset=args.preset, model=args.model, pooling=args.pooling, batch_size=preset.batch_size, seq_len=preset.seq_len,
-               warmup=preset.warmup, rounds=preset.rounds, clock=args.clock)
+    env.update(
+        preset=args.preset,
+        model=args.model,
+        pooling=args.pooling,
+        batch_size=preset.batch_size,
+        seq_len=preset.seq_len,
+        warmup=preset.warmup,
+        rounds=preset.rounds,
+        clock=args.clock,
+    )
     tag = args.preset if args.clock == "wall" else f"{args.preset}_cpuclock"
 
     common.print_environment(env)
@@ -253,13 +285,17 @@ def main() -> None:
     batch = common.fixed_batch(tokenizer, preset.batch_size, preset.seq_len, common.sample_texts(preset.batch_size))
     start = time.perf_counter()
     results = measure(methods, args.model, batch, device, preset, timer, args.pooling)
-    print(f"measured in {time.perf_counter() - start:.0f} s "
-          f"(load average now {common.describe_environment(device)['load_average_1min']})\n")
+    print(
+        f"measured in {time.perf_counter() - start:.0f} s "
+        f"(load average now {common.describe_environment(device)['load_average_1min']})\n"
+    )
     common.write_csv(results, args.out / f"training_cost_{tag}.csv")
     print(common.markdown_table(display_rows(results)) + "\n")
     print("\n".join(target_lines(results)))
-    title = (f"{args.model}, batch {preset.batch_size} x seq {preset.seq_len}, {env['device']}, "
-             f"{env['torch_threads']} thread(s), {args.clock} clock, mixed precision {env['mixed_precision']}")
+    title = (
+        f"{args.model}, batch {preset.batch_size} x seq {preset.seq_len}, {env['device']}, "
+        f"{env['torch_threads']} thread(s), {args.clock} clock, mixed precision {env['mixed_precision']}"
+    )
     plot(results, args.out / f"training_cost_{tag}.png", title)
     print(f"\nwrote {args.out}/training_cost_{tag}.csv and .png")
 

@@ -9,7 +9,16 @@ counting, saving and loading, AdapterFusion, LoRA, and the training harness.
 
 from __future__ import annotations
 
-from .adapters import ACTIVATIONS, INITS, AdapterFusion, BottleneckAdapter, CompacterAdapter, LoRALinear, ParallelAdapter, PHMLinear
+from .adapters import (
+    ACTIVATIONS,
+    INITS,
+    AdapterFusion,
+    BottleneckAdapter,
+    CompacterAdapter,
+    LoRALinear,
+    ParallelAdapter,
+    PHMLinear,
+)
 from .checkpoint import AdapterConfigError, load_adapters, read_adapter_config, save_adapters
 from .fusion import add_fusion, freeze_for_fusion, fusion_weights, list_fusions, set_active_fusion
 from .harness import (
@@ -43,23 +52,68 @@ from .surgery import get_layers, iter_wrappers
 
 __all__ = [
     # modules (01, 02, 05, 06, 07)
-    "ACTIVATIONS", "INITS", "BottleneckAdapter", "ParallelAdapter", "PHMLinear", "CompacterAdapter", "AdapterFusion",
+    "ACTIVATIONS",
+    "INITS",
+    "BottleneckAdapter",
+    "ParallelAdapter",
+    "PHMLinear",
+    "CompacterAdapter",
+    "AdapterFusion",
     "LoRALinear",
     # specs
-    "PLACEMENTS", "BottleneckSpec", "ParallelSpec", "CompacterSpec", "FusionSpec", "LoRASpec",
+    "PLACEMENTS",
+    "BottleneckSpec",
+    "ParallelSpec",
+    "CompacterSpec",
+    "FusionSpec",
+    "LoRASpec",
     # adding and switching (04)
-    "add_adapters", "adapter_spec", "set_active_adapter", "get_active_adapter", "list_adapters", "remove_adapters",
-    "get_layers", "iter_wrappers",
+    "add_adapters",
+    "adapter_spec",
+    "set_active_adapter",
+    "get_active_adapter",
+    "list_adapters",
+    "remove_adapters",
+    "get_layers",
+    "iter_wrappers",
     # freezing and counting (03, 04)
-    "freeze_base", "count_parameters", "parameter_groups", "adapter_parameter_count", "placement_parameter_count",
-    "lora_parameter_count", "compacter_parameter_count",
+    "freeze_base",
+    "count_parameters",
+    "parameter_groups",
+    "adapter_parameter_count",
+    "placement_parameter_count",
+    "lora_parameter_count",
+    "compacter_parameter_count",
     # saving and loading (04)
-    "save_adapters", "load_adapters", "read_adapter_config", "AdapterConfigError",
+    "save_adapters",
+    "load_adapters",
+    "read_adapter_config",
+    "AdapterConfigError",
     # AdapterFusion (05)
-    "add_fusion", "set_active_fusion", "list_fusions", "fusion_weights", "freeze_for_fusion",
+    "add_fusion",
+    "set_active_fusion",
+    "list_fusions",
+    "fusion_weights",
+    "freeze_for_fusion",
     # LoRA (06)
-    "add_lora", "merge_lora", "unmerge_lora", "remove_lora", "lora_layers", "lora_spec",
+    "add_lora",
+    "merge_lora",
+    "unmerge_lora",
+    "remove_lora",
+    "lora_layers",
+    "lora_spec",
     # harness (all notebooks)
-    "load_model", "tiny_bert_config", "load_task", "task_info", "make_loader", "train", "evaluate", "predict",
-    "get_device", "seed_everything", "budget", "fast_mode", "measure_latency",
+    "load_model",
+    "tiny_bert_config",
+    "load_task",
+    "task_info",
+    "make_loader",
+    "train",
+    "evaluate",
+    "predict",
+    "get_device",
+    "seed_everything",
+    "budget",
+    "fast_mode",
+    "measure_latency",
 ]

@@ -85,17 +85,16 @@ def _head_config(model: nn.Module, head: dict[str, torch.Tensor]) -> dict | None
 # ----------------------------------------------------------------------------- save
 
 
-def save_adapters(
-    model: nn.Module, directory: str | Path, name: str | None = None, include_head: bool = True
-) -> Path:
+def save_adapters(model: nn.Module, directory: str | Path, name: str | None = None, include_head: bool = True) -> Path:
     """Write adapter ``name`` (default: the active one) and, with ``include_head``, the task head to
     ``directory`` (created if needed). Returns the directory as a ``Path``."""
     known = list_adapters(model)
     if name is None:
         name = get_active_adapter(model)
         if name not in known:
-            raise ValueError(f"name=None means the active adapter, but the active one is {name!r}; "
-                             f"pass name= one of {known}")
+            raise ValueError(
+                f"name=None means the active adapter, but the active one is {name!r}; pass name= one of {known}"
+            )
     if name not in known:
         raise ValueError(f"unknown adapter name {name!r}; known adapters: {known}")
 
@@ -212,8 +211,12 @@ def _expected_shapes(spec: AdapterSpec, hidden_size: int, num_hidden_layers: int
     with torch.device("meta"):
         (module,) = spec.build(hidden_size, 1)
     shapes = {key: tuple(t.shape) for key, t in module.state_dict().items()}
-    return {f"layers.{i}.{loc}.{key}": shape for i in range(num_hidden_layers) for loc in spec.locations
-            for key, shape in shapes.items()}
+    return {
+        f"layers.{i}.{loc}.{key}": shape
+        for i in range(num_hidden_layers)
+        for loc in spec.locations
+        for key, shape in shapes.items()
+    }
 
 
 def _check_tensors_match_config(config: dict, tensors: dict[str, torch.Tensor], path: Path) -> None:
@@ -242,10 +245,10 @@ def _check_tensors_match_config(config: dict, tensors: dict[str, torch.Tensor], 
 
 def _head_tensors(config: dict, tensors: dict[str, torch.Tensor], model: nn.Module, load_head: bool):
     """The saved head tensors to copy into ``model`` (checked), or ``{}``."""
-    saved = {k[len("head."):]: v for k, v in tensors.items() if k.startswith("head.")}
+    saved = {k[len("head.") :]: v for k, v in tensors.items() if k.startswith("head.")}
     if not load_head or not saved:
         return {}
-    ours = {k[len("head."):]: v for k, v in head_state_dict(model).items()}
+    ours = {k[len("head.") :]: v for k, v in head_state_dict(model).items()}
     if not ours:
         raise AdapterConfigError(
             f"the checkpoint has a task head ({sorted(saved)}) but {type(model).__name__} has none; "

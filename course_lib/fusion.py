@@ -13,7 +13,8 @@ fusion is active. With Pfeiffer adapters and ``score_scale="none"`` this is Adap
 
 from __future__ import annotations
 
-from typing import Sequence, cast
+from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -24,8 +25,12 @@ from .params import freeze_base
 from .specs import FusionSpec, check_name
 from .surgery import hidden_size, iter_wrappers, registry
 
+
 def add_fusion(
-    model: nn.Module, adapter_names: Sequence[str], name: str = "fusion", set_active: bool = True,
+    model: nn.Module,
+    adapter_names: Sequence[str],
+    name: str = "fusion",
+    set_active: bool = True,
     score_scale: str = "sqrt_d",
 ) -> nn.Module:
     """Add an ``AdapterFusion`` called ``name`` over ``adapter_names`` to every layer; returns ``model``.
@@ -42,12 +47,16 @@ def add_fusion(
         if a not in known:
             raise ValueError(f"unknown adapter {a!r} in adapter_names; known adapters: {known}")
         if adapter_spec(model, a).is_parallel:
-            raise ValueError(f"adapter {a!r} is a parallel adapter; AdapterFusion needs serial (houlsby, pfeiffer "
-                             "or houlsby-ffn) adapters")
+            raise ValueError(
+                f"adapter {a!r} is a parallel adapter; AdapterFusion needs serial (houlsby, pfeiffer "
+                "or houlsby-ffn) adapters"
+            )
     reads = {a: adapter_spec(model, a).reads_normed_output for a in spec.adapters}
     if len(set(reads.values())) > 1:
-        raise ValueError(f"the adapters of one fusion must read the same input: {reads} (True: LN(h + r), "
-                         "Pfeiffer; False: h, Houlsby)")
+        raise ValueError(
+            f"the adapters of one fusion must read the same input: {reads} (True: LN(h + r), "
+            "Pfeiffer; False: h, Houlsby)"
+        )
     check_name(name)
     if name in registry(model).names():
         raise ValueError(f"name {name!r} is already used by an adapter or fusion")

@@ -107,5 +107,14 @@ def remove_lora(model: nn.Module) -> nn.Module:
     return model
 
 
-__all__ = ["LoRALinear", "LoRASpec", "add_lora", "merge_lora", "unmerge_lora", "remove_lora", "lora_layers",
-           "lora_spec", "is_lora_layer"]
+__all__ = [
+    "LoRALinear",
+    "LoRASpec",
+    "add_lora",
+    "merge_lora",
+    "unmerge_lora",
+    "remove_lora",
+    "lora_layers",
+    "lora_spec",
+    "is_lora_layer",
+]

@@ -53,11 +53,11 @@ def add_adapters(
     # Build every module first, so that a bad setting raises before the model is touched.
     slots = [(i, location) for i in range(len(layers)) for location in spec.locations]
     modules = spec.build(hidden_size(model), len(slots))
-    for (i, location), module in zip(slots, modules):
+    for (i, location), module in zip(slots, modules, strict=False):
         parent, attr = location_parent(layers[i], location)
         weight = getattr(parent, attr).dense.weight
         module.to(device=weight.device, dtype=weight.dtype)
-    for (i, location), module in zip(slots, modules):
+    for (i, location), module in zip(slots, modules, strict=False):
         wrap(model, i, location).add(name, module, spec)
     reg.adapters[name] = spec
     if set_active:
@@ -123,5 +123,11 @@ def remove_adapters(model: nn.Module, name: str | None = None) -> nn.Module:
     return model
 
 
-__all__ = ["add_adapters", "adapter_spec", "set_active_adapter", "get_active_adapter", "list_adapters",
-           "remove_adapters"]
+__all__ = [
+    "add_adapters",
+    "adapter_spec",
+    "set_active_adapter",
+    "get_active_adapter",
+    "list_adapters",
+    "remove_adapters",
+]

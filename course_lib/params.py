@@ -143,9 +143,7 @@ def adapter_parameter_count(d_model: int, bottleneck: int, bias: bool = True) ->
     return 2 * d * r + (d + r if bias else 0)
 
 
-def placement_parameter_count(
-    d_model: int, n_layers: int, bottleneck: int, placement: str, bias: bool = True
-) -> int:
+def placement_parameter_count(d_model: int, n_layers: int, bottleneck: int, placement: str, bias: bool = True) -> int:
     """Adapter parameters added to a whole ``n_layers``-layer encoder by one ``add_adapters`` call.
 
     ``houlsby`` puts two adapters in every layer (after attention and after the FFN),

@@ -19,9 +19,7 @@ def _losses(history) -> np.ndarray:
     try:
         losses = np.asarray(list(values), dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"expected a TrainHistory or a list of losses, got {type(history).__name__}"
-        ) from exc
+        raise ValueError(f"expected a TrainHistory or a list of losses, got {type(history).__name__}") from exc
     if losses.ndim != 1:
         raise ValueError(f"losses must be a flat list of numbers, got shape {losses.shape}")
     return losses
@@ -72,8 +70,14 @@ def plot_loss_curves(
             (line,) = ax.plot(steps, losses, label=str(label))
         evals = getattr(history, "eval", None) or []
         if show_eval and evals:
-            ax.plot([e["step"] for e in evals], [e["loss"] for e in evals], "o--",
-                    color=line.get_color(), markersize=4, label=f"{label} (eval)")
+            ax.plot(
+                [e["step"] for e in evals],
+                [e["loss"] for e in evals],
+                "o--",
+                color=line.get_color(),
+                markersize=4,
+                label=f"{label} (eval)",
+            )
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy loss")
     ax.set_title(title + (f" (moving average over {smooth} steps)" if smooth > 1 else ""))
@@ -107,7 +111,7 @@ def plot_parameter_bars(
     ax.invert_yaxis()  # first entry on top
     if log:
         ax.set_xscale("log")
-    for y, value in zip(positions, values):
+    for y, value in zip(positions, values, strict=False):
         ax.annotate(f" {value:,}", (max(value, 1), y), va="center", fontsize=9)
     ax.set_xlim(right=max(max(values), 1) * (20 if log else 1.25))
     ax.set_xlabel("parameters" + (" (log scale)" if log else ""))
@@ -136,8 +140,15 @@ def plot_fusion_heatmap(weights, adapter_names: Sequence[str], ax=None, title: s
     ax.set_yticks(np.arange(layers), [f"layer {i}" for i in range(layers)])
     for i in range(layers):
         for j in range(n):
-            ax.text(j, i, f"{weights[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                    color="black" if weights[i, j] > 0.6 else "white")
+            ax.text(
+                j,
+                i,
+                f"{weights[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if weights[i, j] > 0.6 else "white",
+            )
     fig.colorbar(image, ax=ax, label="attention weight")
     ax.set_title(title)
     fig.tight_layout()

@@ -22,15 +22,24 @@ import os
 import sys
 from pathlib import Path
 
-from course_lib.nbcells import cell_role, cell_text, nbgrader_meta
+from course_lib.nbcells import (
+    FLAGS,
+    STUB_LINES,
+    cell_role,
+    cell_text,
+    grade_id,
+    nbgrader_meta,
+    role_label,
+    source_lines,
+)
 from course_lib.package_data import package_data_dir
 
 MANIFEST_FORMAT = 1
-FLAGS = ("grade", "solution", "locked", "task")
-STUBS = ("raise NotImplementedError()", "YOUR ANSWER HERE")
+#: What an unanswered solution cell still holds (the release stub without its comment line).
+STUBS = tuple(line for line in STUB_LINES if not line.startswith("#"))
 
 
-# -- manifests (made by `python -m course_lib.release` from the release notebooks) ---------------------
+# -- manifests (made by `python -m course_tools.release` from the release notebooks) ---------------------
 def manifest_dir() -> Path:
     """data/manifests in a checkout, course_lib/_data/manifests in an installed wheel."""
     return package_data_dir("manifests")
@@ -39,13 +48,13 @@ def manifest_dir() -> Path:
 def normalised(source) -> str:
     """Cell text without nbgrader's hidden-test region, trailing spaces and blank lines."""
     lines, hidden = [], False
-    for line in cell_text(source).splitlines():
+    for line in source_lines(source):
         if "BEGIN HIDDEN TESTS" in line:
             hidden = True
         elif "END HIDDEN TESTS" in line:
             hidden = False
-        elif not hidden and line.strip():
-            lines.append(line.rstrip())
+        elif not hidden:
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -57,11 +66,11 @@ def build_manifest(notebook: dict, assignment: str) -> dict:
     """The manifest of a release notebook: its graded cells in order."""
     cells = []
     for cell in notebook["cells"]:
-        meta = nbgrader_meta(cell)
-        if not meta.get("grade_id"):
+        meta, cell_id = nbgrader_meta(cell), grade_id(cell)
+        if not cell_id:
             continue
         entry = {
-            "grade_id": meta["grade_id"],
+            "grade_id": cell_id,
             "cell_type": cell["cell_type"],
             "role": cell_role(meta),
             "points": meta.get("points", 0) if meta.get("grade") else 0,
@@ -93,7 +102,7 @@ class NotebookNotFound(Exception):
 
 def _from_colab(timeout: float = 30.0) -> dict | None:
     """The notebook open in Google Colab (it is not on disk), or None when Colab does not answer."""
-    from google.colab import _message  # type: ignore[import-not-found]
+    from google.colab import _message
 
     reply = _message.blocking_request("get_ipynb", request="", timeout_sec=timeout)
     if isinstance(reply, dict) and isinstance(reply.get("ipynb"), dict):
@@ -119,24 +128,31 @@ def locate(assignment: str, path: str | os.PathLike | None = None) -> tuple[dict
         session = os.environ.get("JPY_SESSION_NAME", "")
         if session.endswith(".ipynb"):
             candidates += [Path(session), Path.cwd() / Path(session).name]
-        candidates += [Path.cwd() / f"{assignment}.ipynb", Path.cwd() / "notebooks" / assignment / f"{assignment}.ipynb"]
+        candidates += [
+            Path.cwd() / f"{assignment}.ipynb",
+            Path.cwd() / "notebooks" / assignment / f"{assignment}.ipynb",
+        ]
     for candidate in candidates:
         if candidate.is_file():
             try:
                 notebook = json.loads(candidate.read_text(encoding="utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                raise NotebookNotFound(f"{candidate} is not a valid notebook file ({err}): it cannot be graded") from None
+                raise NotebookNotFound(
+                    f"{candidate} is not a valid notebook file ({err}): it cannot be graded"
+                ) from None
             if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
                 raise NotebookNotFound(f"{candidate} is JSON but not a notebook (no cells): it cannot be graded")
             return notebook, str(candidate), candidate.name
     tried = ", ".join(str(c) for c in candidates)
-    raise NotebookNotFound(f"cannot find the notebook of {assignment} (looked for {tried}): pass its path, "
-                           f'e.g. check_before_submit("{assignment}", "path/to/{assignment}.ipynb")')
+    raise NotebookNotFound(
+        f"cannot find the notebook of {assignment} (looked for {tried}): pass its path, "
+        f'e.g. check_before_submit("{assignment}", "path/to/{assignment}.ipynb")'
+    )
 
 
 # -- the check ----------------------------------------------------------------------------------------------
 def _label(entry: dict) -> str:
-    return {"test": "test cell", "solution": "solution cell", "task": "task cell"}.get(entry["role"], "read-only cell") + f" {entry['grade_id']}"
+    return role_label(entry["role"], entry["grade_id"])
 
 
 def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
@@ -146,28 +162,34 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
     cells = [c for c in notebook.get("cells", []) if isinstance(c, dict)]
     by_id: dict[str, list[tuple[int, dict]]] = {}
     for index, cell in enumerate(cells):
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id:
-            by_id.setdefault(grade_id, []).append((index, cell))
+        cell_id = grade_id(cell)
+        if cell_id:
+            by_id.setdefault(cell_id, []).append((index, cell))
     expected = {entry["grade_id"]: entry for entry in manifest["cells"]}
     if not by_id and expected:
-        problems.append("no cell has nbgrader metadata any more: this happens when cells are copied into a new notebook, "
-                        "and the grader cannot find your answers or its tests")
+        problems.append(
+            "no cell has nbgrader metadata any more: this happens when cells are copied into a new notebook, "
+            "and the grader cannot find your answers or its tests"
+        )
         return problems, warnings
 
-    by_checksum = {checksum(c.get("source", "")): i for i, c in enumerate(cells) if not nbgrader_meta(c).get("grade_id")}
+    by_checksum = {checksum(c.get("source", "")): i for i, c in enumerate(cells) if not grade_id(c)}
     positions = []
     for entry in manifest["cells"]:
         found = by_id.get(entry["grade_id"], [])
         label = _label(entry)
         if not found:
             if entry["checksum"] and entry["checksum"] in by_checksum:
-                problems.append(f"{label} lost its nbgrader metadata (its text is there, cell {by_checksum[entry['checksum']] + 1})")
+                problems.append(
+                    f"{label} lost its nbgrader metadata (its text is there, cell {by_checksum[entry['checksum']] + 1})"
+                )
             else:
                 problems.append(f"{label} is missing: it was deleted, or its metadata was lost")
             continue
         if len(found) > 1:
-            problems.append(f"{label} appears {len(found)} times (cells {', '.join(str(i + 1) for i, _ in found)}): keep only one")
+            problems.append(
+                f"{label} appears {len(found)} times (cells {', '.join(str(i + 1) for i, _ in found)}): keep only one"
+            )
         index, cell = found[-1]
         positions.append((index, entry["grade_id"]))
         meta = nbgrader_meta(cell)
@@ -182,14 +204,16 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
             problems.append(f"{label} was edited: graded test cells must stay exactly as released")
         if entry["role"] == "solution" and any(stub in cell_text(cell.get("source", "")) for stub in STUBS):
             warnings.append(entry["grade_id"])
-    order = [grade_id for _, grade_id in sorted(positions)]
-    wanted = [grade_id for grade_id in expected if grade_id in order]
+    order = [cell_id for _, cell_id in sorted(positions)]
+    wanted = [cell_id for cell_id in expected if cell_id in order]
     if order != wanted:
-        first = next(a for a, b in zip(order, wanted) if a != b)
+        first = next(a for a, b in zip(order, wanted, strict=False) if a != b)
         problems.append(f"the graded cells are out of order ({first} has moved): put them back in the released order")
     unknown = sorted(set(by_id) - set(expected))
     if unknown:
-        problems.append(f"cells with grade ids this assignment does not have: {', '.join(unknown[:5])} (a cell from another notebook?)")
+        problems.append(
+            f"cells with grade ids this assignment does not have: {', '.join(unknown[:5])} (a cell from another notebook?)"
+        )
     return problems, warnings
 
 
@@ -203,8 +227,10 @@ def _how_to_fix(assignment: str) -> str:
         "leave the test cells as they are.",
         f"  3. Run this check in the fresh notebook, then submit that notebook as {assignment}.ipynb.",
     ]
-    colab = ("  On Google Colab: open the fresh notebook from the course link; do not use \"copy cells into a new "
-             "notebook\" (that drops the metadata); download it with File -> Download -> Download .ipynb.")
+    colab = (
+        '  On Google Colab: open the fresh notebook from the course link; do not use "copy cells into a new '
+        'notebook" (that drops the metadata); download it with File -> Download -> Download .ipynb.'
+    )
     lines.append(colab if in_colab else colab.replace("  On Google Colab", "  (On Google Colab") + ")")
     return "\n".join(lines)
 
@@ -239,13 +265,18 @@ def check_before_submit(assignment: str, path: str | os.PathLike | None = None) 
         print(_how_to_fix(assignment))
         return False
     if graded:
-        print(f"  ok: all {len(graded)} graded cells are there, once each, with their metadata; "
-              f"the {tests} test cells are unchanged ({manifest['total_points']:g} points in all).")
+        print(
+            f"  ok: all {len(graded)} graded cells are there, once each, with their metadata; "
+            f"the {tests} test cells are unchanged ({manifest['total_points']:g} points in all)."
+        )
     else:
         print("  ok: this notebook has no graded cells.")
     if where.endswith(".ipynb"):
         print("  (this checked the saved file: save the notebook first if you changed it since)")
-    print("READY to submit." + (" Download it with File -> Download -> Download .ipynb." if "google.colab" in sys.modules else ""))
+    print(
+        "READY to submit."
+        + (" Download it with File -> Download -> Download .ipynb." if "google.colab" in sys.modules else "")
+    )
     return True
 
 
@@ -272,11 +303,13 @@ def guess_assignment(path: Path) -> str | None:
     if path.stem in known:
         return path.stem
     try:
-        ids = {nbgrader_meta(c).get("grade_id") for c in json.loads(path.read_text()).get("cells", [])} - {None}
+        ids = {grade_id(c) for c in json.loads(path.read_text()).get("cells", [])} - {None}
     except (OSError, ValueError, AttributeError):
         return None
-    overlap = {name: len(ids & {c["grade_id"] for c in json.loads(p.read_text())["cells"]}) for name, p in known.items()}
-    best = max(overlap, key=overlap.get, default=None)
+    overlap = {
+        name: len(ids & {c["grade_id"] for c in json.loads(p.read_text())["cells"]}) for name, p in known.items()
+    }
+    best = max(overlap, key=lambda name: overlap[name], default=None)
     return best if best and overlap[best] else None
 
 

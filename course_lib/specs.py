@@ -35,8 +35,9 @@ AdapterHub's ``"bert"`` init draws both weights from N(0, 0.02²), its parallel 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from torch import nn
 
@@ -133,7 +134,7 @@ class AdapterSpec:
         return {"kind": self.kind, **asdict(self)}
 
     @staticmethod
-    def from_dict(settings: dict[str, Any]) -> "AdapterSpec":
+    def from_dict(settings: dict[str, Any]) -> AdapterSpec:
         """The spec ``to_dict`` wrote (unknown kinds and keys, and bad values, raise ``ValueError``)."""
         if not isinstance(settings, dict):
             raise ValueError(f"adapter settings must be a dict, got {type(settings).__name__}")
@@ -156,8 +157,9 @@ class BottleneckSpec(AdapterSpec):
     kind: ClassVar[str] = "bottleneck"
 
     def _build_one(self, d_model: int) -> nn.Module:
-        return BottleneckAdapter(d_model, self.bottleneck, activation=self.activation, bias=self.bias,
-                                 init=self.init, init_std=self.init_std)
+        return BottleneckAdapter(
+            d_model, self.bottleneck, activation=self.activation, bias=self.bias, init=self.init, init_std=self.init_std
+        )
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,15 @@ class ParallelSpec(AdapterSpec):
         check_scale(self.scale)
 
     def _build_one(self, d_model: int) -> nn.Module:
-        return ParallelAdapter(d_model, self.bottleneck, scale=self.scale, activation=self.activation,
-                               bias=self.bias, init=self.init, init_std=self.init_std)
+        return ParallelAdapter(
+            d_model,
+            self.bottleneck,
+            scale=self.scale,
+            activation=self.activation,
+            bias=self.bias,
+            init=self.init,
+            init_std=self.init_std,
+        )
 
 
 @dataclass(frozen=True)
@@ -203,18 +212,33 @@ class CompacterSpec(AdapterSpec):
     def build(self, d_model: int, count: int) -> list[nn.Module]:
         check_divisible("d_model", check_size("d_model", d_model), self.n)
         shared = make_shared_A(self.n) if self.shared_A else None
-        return [CompacterAdapter(d_model, self.bottleneck, n=self.n, phm_rank=self.phm_rank,
-                                 activation=self.activation, bias=self.bias, init=self.init,
-                                 init_std=self.init_std, shared_A=shared)
-                for _ in range(check_size("count", count))]
+        return [
+            CompacterAdapter(
+                d_model,
+                self.bottleneck,
+                n=self.n,
+                phm_rank=self.phm_rank,
+                activation=self.activation,
+                bias=self.bias,
+                init=self.init,
+                init_std=self.init_std,
+                shared_A=shared,
+            )
+            for _ in range(check_size("count", count))
+        ]
 
 
 #: ``kind`` -> spec class, for ``AdapterSpec.from_dict``.
 SPEC_KINDS: dict[str, type[AdapterSpec]] = {cls.kind: cls for cls in (BottleneckSpec, ParallelSpec, CompacterSpec)}
 
 
-def spec_from_arguments(placement: str = "houlsby", bottleneck: int = 64, activation: str | None = None,
-                        init: str = "near_identity", **settings) -> AdapterSpec:
+def spec_from_arguments(
+    placement: str = "houlsby",
+    bottleneck: int = 64,
+    activation: str | None = None,
+    init: str = "near_identity",
+    **settings,
+) -> AdapterSpec:
     """The spec that ``add_adapters(model, placement, bottleneck, ...)``'s plain arguments describe:
     ``ParallelSpec`` for ``placement="parallel"``, else ``BottleneckSpec``."""
     _check_choice("placement", placement, PLACEMENTS)
@@ -223,8 +247,13 @@ def spec_from_arguments(placement: str = "houlsby", bottleneck: int = 64, activa
     unknown = sorted(set(settings) - known)
     if unknown:
         raise TypeError(f"unexpected adapter settings {unknown} for placement {placement!r}; known: {sorted(known)}")
-    return cls(placement=placement, bottleneck=bottleneck,
-               activation=DEFAULT_ACTIVATION if activation is None else activation, init=init, **settings)
+    return cls(
+        placement=placement,
+        bottleneck=bottleneck,
+        activation=DEFAULT_ACTIVATION if activation is None else activation,
+        init=init,
+        **settings,
+    )
 
 
 @dataclass(frozen=True)
@@ -270,7 +299,11 @@ class LoRASpec:
         object.__setattr__(self, "target_modules", targets)
         check_size("r", self.r)
         _check_positive_number("alpha", self.alpha)
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+        if (
+            isinstance(self.dropout, bool)
+            or not isinstance(self.dropout, (int, float))
+            or not 0.0 <= self.dropout < 1.0
+        ):
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,7 +327,18 @@ class AdapterRegistry:
 
 
 __all__ = [
-    "AdapterSpec", "BottleneckSpec", "ParallelSpec", "CompacterSpec", "FusionSpec", "LoRASpec", "AdapterRegistry",
-    "PLACEMENTS", "SERIAL_PLACEMENTS", "PLACEMENT_LOCATIONS", "DEFAULT_ACTIVATION", "SPEC_KINDS",
-    "spec_from_arguments", "check_name",
+    "AdapterSpec",
+    "BottleneckSpec",
+    "ParallelSpec",
+    "CompacterSpec",
+    "FusionSpec",
+    "LoRASpec",
+    "AdapterRegistry",
+    "PLACEMENTS",
+    "SERIAL_PLACEMENTS",
+    "PLACEMENT_LOCATIONS",
+    "DEFAULT_ACTIVATION",
+    "SPEC_KINDS",
+    "spec_from_arguments",
+    "check_name",
 ]

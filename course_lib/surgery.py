@@ -13,7 +13,8 @@ spliced in, where its spec's placement says (``course_lib.specs``).
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Protocol, cast
+from collections.abc import Iterator
+from typing import Any, Protocol, cast
 
 import torch
 from torch import nn
@@ -21,6 +22,8 @@ from torch import nn
 from .specs import AdapterRegistry, AdapterSpec, FusionSpec
 
 LOCATIONS = ("attention_output", "output")
+#: The attribute of a model that holds its ``AdapterRegistry``.
+REGISTRY_ATTRIBUTE = "course_registry"
 
 
 # ----------------------------------------------------------------------------- swapping modules
@@ -38,10 +41,10 @@ def replace_module(model: nn.Module, name: str, new: nn.Module) -> nn.Module:
 
 def registry(model: nn.Module) -> AdapterRegistry:
     """The model's ``AdapterRegistry`` (``model.course_registry``), created empty the first time."""
-    found = getattr(model, "course_registry", None)
+    found = getattr(model, REGISTRY_ATTRIBUTE, None)
     if not isinstance(found, AdapterRegistry):
         found = AdapterRegistry()
-        setattr(model, "course_registry", found)
+        setattr(model, REGISTRY_ATTRIBUTE, found)
     return found
 
 
@@ -49,7 +52,9 @@ def hidden_size(model: nn.Module) -> int:
     """``model.config.hidden_size``: the width ``d`` every adapter of the model reads and writes."""
     size = getattr(getattr(model, "config", None), "hidden_size", None)
     if not isinstance(size, int):
-        raise ValueError(f"unsupported model {type(model).__name__}: expected a Hugging Face model with config.hidden_size")
+        raise ValueError(
+            f"unsupported model {type(model).__name__}: expected a Hugging Face model with config.hidden_size"
+        )
     return size
 
 
@@ -98,14 +103,14 @@ def iter_sublayers(model: nn.Module) -> Iterator[tuple[int, str, nn.Module]]:
             yield i, location, getattr(parent, attr)
 
 
-def iter_wrappers(model: nn.Module) -> Iterator[tuple[int, str, "AdapterSubLayer"]]:
+def iter_wrappers(model: nn.Module) -> Iterator[tuple[int, str, AdapterSubLayer]]:
     """Yield ``(layer_index, location, wrapper)`` for every ``AdapterSubLayer`` in the model."""
     for i, location, module in iter_sublayers(model):
         if isinstance(module, AdapterSubLayer):
             yield i, location, module
 
 
-def wrap(model: nn.Module, index: int, location: str) -> "AdapterSubLayer":
+def wrap(model: nn.Module, index: int, location: str) -> AdapterSubLayer:
     """The wrapper of sub-layer ``location`` of layer ``index``, swapped in the first time it is needed."""
     parent, attr = location_parent(get_layers(model)[index], location)
     module = getattr(parent, attr)
@@ -225,6 +230,15 @@ class AdapterSubLayer(nn.Module):
 
 
 __all__ = [
-    "AdapterSubLayer", "replace_module", "registry", "hidden_size", "get_layers", "location_parent", "iter_sublayers",
-    "iter_wrappers", "wrap", "unwrap", "LOCATIONS",
+    "AdapterSubLayer",
+    "replace_module",
+    "registry",
+    "hidden_size",
+    "get_layers",
+    "location_parent",
+    "iter_sublayers",
+    "iter_wrappers",
+    "wrap",
+    "unwrap",
+    "LOCATIONS",
 ]

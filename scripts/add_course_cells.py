@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 
 from course_lib.colab import SETUP_CELL, colab_badge_markdown
+from course_lib.nbcells import is_graded as graded_cell
+from course_lib.nbcells import nbgrader_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +37,11 @@ def add_badge(nb, name: str) -> bool:
 
 def is_setup_cell(cell) -> bool:
     """A Colab setup cell, this one or an older version of it."""
-    return cell.cell_type == "code" and cell.source.startswith("# Course setup") and '"google.colab" in sys.modules' in cell.source
+    return (
+        cell.cell_type == "code"
+        and cell.source.startswith("# Course setup")
+        and '"google.colab" in sys.modules' in cell.source
+    )
 
 
 def add_setup_cell(nb) -> bool:
@@ -58,16 +64,24 @@ def add_presubmit(nb, name: str) -> bool:
     code = PRESUBMIT_CODE.format(name=name)
     if [c.source for c in nb.cells[-2:]] == [PRESUBMIT_TEXT, code]:
         return False
-    nb.cells = [c for c in nb.cells if c.source not in (PRESUBMIT_TEXT, code) and "check_before_submit(" not in c.source]
+    nb.cells = [
+        c for c in nb.cells if c.source not in (PRESUBMIT_TEXT, code) and "check_before_submit(" not in c.source
+    ]
     nb.cells += [nbformat.v4.new_markdown_cell(PRESUBMIT_TEXT), nbformat.v4.new_code_cell(code)]
     return True
 
 
 def update(path: Path, graded: bool) -> list[str]:
     nb = nbformat.read(path, as_version=4)
-    changes = [what for what, changed in (("badge", add_badge(nb, path.stem)),
-                                           ("setup cell", add_setup_cell(nb)),
-                                           ("pre-submit check", graded and add_presubmit(nb, path.stem))) if changed]
+    changes = [
+        what
+        for what, changed in (
+            ("badge", add_badge(nb, path.stem)),
+            ("setup cell", add_setup_cell(nb)),
+            ("pre-submit check", graded and add_presubmit(nb, path.stem)),
+        )
+        if changed
+    ]
     if changes:
         nbformat.write(nb, path)
     return changes
@@ -75,7 +89,7 @@ def update(path: Path, graded: bool) -> list[str]:
 
 def is_graded(path: Path) -> bool:
     nb = nbformat.read(path, as_version=4)
-    return any(cell.metadata.get("nbgrader", {}).get("grade") for cell in nb.cells)
+    return any(graded_cell(nbgrader_meta(cell)) for cell in nb.cells)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,49 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-# Under pytest-xdist every worker gets one core: two workers with two threads each would fight over 2 cores.
+# Under pytest-xdist every worker gets one core: two workers with two threads each would fight over 2 cores,
+# and PyTorch's threads slow down many times over on busy cores (benchmarks/RESULTS.md). The environment
+# variables carry the same limit to the kernels nbgrader and the tests start.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: Test modules that run notebooks (nbgrader, kernels) or a browser: `make test-fast` leaves them out.
+NOTEBOOK_MODULES = {
+    "test_autograde",
+    "test_release",
+    "test_wrong_answers",
+    "test_grading",
+    "test_exchange",
+    "test_presubmit",
+    "test_reference_data",
+}
+BROWSER_MODULES = {"test_browser"}
+#: Single tests that take more than a few seconds for other reasons (real training, a server, a wheel, a clone).
+SLOW_MODULES = {"test_make_lab"}
+SLOW_TESTS = {
+    "test_adapters_learn_sst2",
+    "test_the_colab_install_carries_the_shipped_data_sets",
+    "test_on_colab_the_installed_package_trains_on_the_same_rows_as_a_checkout",
+    "test_make_publish_changes_the_repository_and_branch_everywhere",
+    "test_doctor_in_a_fresh_clone_in_an_empty_folder_is_all_ok",
+    "test_doctor_reports_versions_device_model_and_data",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test `notebooks`, `browser` or `slow` by its module (or name), so `-m` can choose."""
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2]
+        if module in NOTEBOOK_MODULES:
+            item.add_marker(pytest.mark.notebooks)
+        if module in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)
+        if module in SLOW_MODULES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 def tiny_bert_config(**overrides):
@@ -70,5 +108,6 @@ def data_dir() -> Path:
 
     path = shipped_data_dir()
     assert path is not None and (path / "tasks.json").is_file(), (
-        "data/tasks/tasks.json is missing: the course ships its data sets there (python scripts/ship_data.py --check)")
+        "data/tasks/tasks.json is missing: the course ships its data sets there (python scripts/ship_data.py --check)"
+    )
     return path

@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+from course_lib.nbcells import cell_role, cell_text, grade_id, nbgrader_meta
+
 ASSIGNMENT = "01_bottleneck_math"  # the cheapest graded notebook (no model, no data)
 MAX = 10.0
 CELL_POINTS = {
@@ -19,12 +21,8 @@ CELL_POINTS = {
 }
 
 
-def grade_id(cell: dict) -> str | None:
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-
-
 def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    return cell_text(cell["source"])
 
 
 def index_of(nb: dict, gid: str) -> int:
@@ -51,7 +49,7 @@ class Notebooks:
         nb = copy.deepcopy(self.release)
         for cell in nb["cells"]:
             gid = grade_id(cell)
-            if gid and cell["metadata"]["nbgrader"].get("solution"):
+            if cell_role(nbgrader_meta(cell)) == "solution":
                 cell["source"] = answers.get(gid, self.answer(gid))
         return nb
 
@@ -80,19 +78,27 @@ def bad_submissions(books: Notebooks, course: Path) -> dict[str, dict | str | by
     subs["blank"] = books.blank()
     subs["raises"] = books.solved(ex4_flops='raise RuntimeError("a bug in my code")\n' + ex4)
     subs["loop"] = books.solved(ex3_linear_adapter="while True:\n    pass\n" + ex3)
-    subs["stuck"] = books.solved(ex4_flops="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n" + ex4)
+    subs["stuck"] = books.solved(
+        ex4_flops="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n" + ex4
+    )
     nap = "\nimport time\ntime.sleep(25)\n"
-    subs["sleepy"] = books.solved(ex1_functional_forward=ex1 + nap, ex2_my_adapter=ex2 + nap, ex3_linear_adapter=ex3 + nap)
+    subs["sleepy"] = books.solved(
+        ex1_functional_forward=ex1 + nap, ex2_my_adapter=ex2 + nap, ex3_linear_adapter=ex3 + nap
+    )
     subs["flood"] = books.solved(ex1_functional_forward=ex1 + '\nprint("x" * 50_000_000)\n')
     subs["nan"] = books.solved(
         ex1_functional_forward=ex1.replace("return h + delta", 'return h + delta * float("nan")'),
         ex4_flops=ex4.replace("return 2 * (n * d * r) + 2 * (n * r * d)", 'return float("inf")'),
     )
     subs["dtype"] = books.solved(
-        ex3_linear_adapter=ex3.replace("return torch.eye(d, dtype=W_down.dtype, device=W_down.device) + W_down.T @ W_up.T",
-                                       "return (torch.eye(d) + W_down.T @ W_up.T).double()[:-1]"),
+        ex3_linear_adapter=ex3.replace(
+            "return torch.eye(d, dtype=W_down.dtype, device=W_down.device) + W_down.T @ W_up.T",
+            "return (torch.eye(d) + W_down.T @ W_up.T).double()[:-1]",
+        ),
     )
-    assert "float(\"nan\")" in source_of(subs["nan"], "ex1_functional_forward") and ".double()" in source_of(subs["dtype"], "ex3_linear_adapter")
+    assert 'float("nan")' in source_of(subs["nan"], "ex1_functional_forward") and ".double()" in source_of(
+        subs["dtype"], "ex3_linear_adapter"
+    )
 
     nb = books.solved()
     del nb["cells"][index_of(nb, "ex1_shape_errors_tests")]
@@ -123,9 +129,13 @@ def bad_submissions(books: Notebooks, course: Path) -> dict[str, dict | str | by
     cell["metadata"]["nbgrader"].update(grade=False, points=0, locked=False)
     subs["hidden"] = nb
 
-    wrong_ex3 = ex3.replace("return torch.eye(d, dtype=W_down.dtype, device=W_down.device) + W_down.T @ W_up.T",
-                            "return torch.eye(d, dtype=W_down.dtype)")
-    subs["tamper"] = books.solved(ex3_linear_adapter="check_close = check_equal = check_shape = lambda *args, **kwargs: None\n\n" + wrong_ex3)
+    wrong_ex3 = ex3.replace(
+        "return torch.eye(d, dtype=W_down.dtype, device=W_down.device) + W_down.T @ W_up.T",
+        "return torch.eye(d, dtype=W_down.dtype)",
+    )
+    subs["tamper"] = books.solved(
+        ex3_linear_adapter="check_close = check_equal = check_shape = lambda *args, **kwargs: None\n\n" + wrong_ex3
+    )
 
     subs["missing"] = None
     subs["renamed"] = books.solved()
@@ -134,7 +144,13 @@ def bad_submissions(books: Notebooks, course: Path) -> dict[str, dict | str | by
     gradebook = course / "gradebook.db"
     other = course / "submitted" / "good" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     snoop = books.solved()
-    snoop["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": f'''import os, sqlite3
+    snoop["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": f"""import os, sqlite3
 report = []
 for path in [{str(gradebook)!r}, {str(other)!r}]:
     try:
@@ -151,26 +167,38 @@ try:
 except Exception as err:
     report.append("blocked write: " + type(err).__name__)
 print("\\n".join(report))
-'''})
+""",
+        }
+    )
     subs["snoop"] = snoop
 
     net = books.solved()
-    net["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": '''import socket
+    net["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": """import socket
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=5)
     print("LEAKED network")
 except OSError as err:
     print("blocked:", err)
-'''})
+""",
+        }
+    )
     subs["net"] = net
 
-    subs["ref"] = books.solved(ex2_my_adapter='''from course_lib.adapters.bottleneck import BottleneckAdapter as _Reference
+    subs["ref"] = books.solved(
+        ex2_my_adapter="""from course_lib.adapters.bottleneck import BottleneckAdapter as _Reference
 
 
 class MyAdapter(_Reference):
     def __init__(self, d_model, bottleneck, activation="relu"):
         super().__init__(d_model, bottleneck, activation=activation)
-''')
+"""
+    )
     return subs
 
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from course_lib.adapters import CompacterAdapter, PHMLinear
+from course_lib.adapters import PHMLinear
 from course_lib.fusion import add_fusion
 from course_lib.inject import add_adapters, get_layers, iter_wrappers
 
@@ -276,8 +276,7 @@ def reference_model(fx: Fixture) -> nn.Module:
             zs = [ah_bottleneck(ah, f"{path}.adapters.{a}", config) for a in fx.meta["adapter_names"]]
             prefix = f"{path}.adapter_fusion_layer.{fx.meta['fusion_name']}."
             fusion = {k[len(prefix) :]: v for k, v in ah.items() if k.startswith(prefix)}
-            fn = partial(ah_fusion, zs=zs, fusion=fusion, adapter_config=config,
-                         fusion_config=fx.meta["fusion_config"])
+            fn = partial(ah_fusion, zs=zs, fusion=fusion, adapter_config=config, fusion_config=fx.meta["fusion_config"])
         else:
             z = ah_bottleneck(ah, f"{path}.adapters.{fx.name}", config, shared)
             fn = partial(ah_parallel if config["is_parallel"] else ah_sequential, z=z, config=config)
@@ -432,8 +431,14 @@ def course_fusion(fx: Fixture, score_scale: str = "none") -> nn.Module:
     bottleneck = fx.meta["bottleneck"]
     names = fx.meta["adapter_names"]
     for name in names:
-        add_adapters(model, placement="pfeiffer", bottleneck=bottleneck, name=name,
-                     activation=fx.config["non_linearity"], set_active=False)
+        add_adapters(
+            model,
+            placement="pfeiffer",
+            bottleneck=bottleneck,
+            name=name,
+            activation=fx.config["non_linearity"],
+            set_active=False,
+        )
     add_fusion(model, names, name="fusion", score_scale=score_scale)
     for i, location, wrapper in iter_wrappers(model):
         path = f"encoder.layer.{i}.{LOCATION_PATH[location]}"

@@ -32,7 +32,9 @@ def module_name(path: Path) -> str:
 
 def module_level_imports(name: str) -> set[str]:
     """course_lib modules imported at the top level of ``course_lib.<name>`` (relative or absolute)."""
-    path = PACKAGE / (name.replace(".", "/") + ("/__init__.py" if (PACKAGE / name.replace(".", "/")).is_dir() else ".py"))
+    path = PACKAGE / (
+        name.replace(".", "/") + ("/__init__.py" if (PACKAGE / name.replace(".", "/")).is_dir() else ".py")
+    )
     tree = ast.parse(path.read_text(), str(path))
     package = name.rpartition(".")[0] if not path.name == "__init__.py" else name
     found = set()
@@ -43,13 +45,13 @@ def module_level_imports(name: str) -> set[str]:
                 base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
                 target = ".".join([*base, *(node.module.split(".") if node.module else [])])
             elif node.module and node.module.startswith("course_lib"):
-                target = node.module[len("course_lib."):] if node.module != "course_lib" else ""
+                target = node.module[len("course_lib.") :] if node.module != "course_lib" else ""
             else:
                 continue
             candidates = [target] + [f"{target}.{alias.name}" if target else alias.name for alias in node.names]
             found |= {c for c in candidates if c in CORE or c.split(".")[0] in ("harness",)}
         elif isinstance(node, ast.Import):
-            found |= {a.name[len("course_lib."):] for a in node.names if a.name.startswith("course_lib.")}
+            found |= {a.name[len("course_lib.") :] for a in node.names if a.name.startswith("course_lib.")}
     return found - {name}
 
 
@@ -102,7 +104,14 @@ def test_old_import_paths_still_work():
     from course_lib.api import add_adapters as from_api
     from course_lib.fusion import AdapterFusion, add_fusion  # noqa: F401
     from course_lib.inject import (  # noqa: F401
-        AdapterSubLayer, add_adapters, count_parameters, freeze_base, iter_wrappers, load_adapters, save_adapters)
+        AdapterSubLayer,
+        add_adapters,
+        count_parameters,
+        freeze_base,
+        iter_wrappers,
+        load_adapters,
+        save_adapters,
+    )
     from course_lib.lora import LoRALinear, add_lora  # noqa: F401
     from course_lib.params import count_parameters as from_params
 

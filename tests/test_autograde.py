@@ -4,7 +4,6 @@ notebook runs top to bottom without an error outside the exercises' stubs."""
 from __future__ import annotations
 
 import pytest
-
 from nbgrader_helpers import (
     ROOT,
     assignments,
@@ -27,7 +26,9 @@ def test_solution_earns_every_point_and_blank_release_earns_none(name, tmp_path)
     nbgrader(course, "autograde", name, "--force")
 
     result = scores(course, name)
-    assert result["solution"] == (max_points(name), max_points(name)), f"{name}: the solution scored {result['solution']}"
+    assert result["solution"] == (max_points(name), max_points(name)), (
+        f"{name}: the solution scored {result['solution']}"
+    )
     assert result["blank"][0] == 0, f"{name}: the blank release scored {result['blank']}"
 
     errors = error_outputs(course / "autograded" / "solution" / name / f"{name}.ipynb")

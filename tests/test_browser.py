@@ -27,11 +27,13 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
+import tomllib
+
+from course_lib.nbcells import cell_text, nbgrader_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "03_parameter_counts"
@@ -54,13 +56,8 @@ def notebook_cells(relpath: str) -> list[dict]:
     return json.loads((ROOT / relpath).read_text())["cells"]
 
 
-def nbgrader_meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def source(cell: dict) -> str:
-    text = cell.get("source", "")
-    return "".join(text) if isinstance(text, list) else text
+    return cell_text(cell.get("source", ""))
 
 
 def is_stub_cell(cell: dict) -> bool:
@@ -100,7 +97,9 @@ def allowed_errors(cells: list[dict]) -> dict[int, set[str]]:
 
 def top_level_plot_cells(cells: list[dict]) -> list[int]:
     """Code cells that draw a matplotlib figure at top level (``plt.show()`` not inside a function)."""
-    return [i for i, c in enumerate(cells) if c["cell_type"] == "code" and re.search(r"^plt\.show\(\)", source(c), re.M)]
+    return [
+        i for i, c in enumerate(cells) if c["cell_type"] == "code" and re.search(r"^plt\.show\(\)", source(c), re.M)
+    ]
 
 
 def first_line(text: str) -> str:
@@ -123,9 +122,14 @@ def browser_binaries() -> tuple[str, str]:
         pytest.skip("COURSE_SKIP_BROWSER=1: the JupyterLab browser test was switched off explicitly")
     chromium = _executable("COURSE_CHROMIUM", "chromium", "chromium-browser")
     driver = _executable("COURSE_CHROMEDRIVER", "chromedriver")
-    missing = [f"{name} ({f'{var}={os.environ[var]} is not executable' if os.environ.get(var) else 'not on PATH'})"
-               for name, var, path in (("chromium", "COURSE_CHROMIUM", chromium),
-                                       ("chromedriver", "COURSE_CHROMEDRIVER", driver)) if not path]
+    missing = [
+        f"{name} ({f'{var}={os.environ[var]} is not executable' if os.environ.get(var) else 'not on PATH'})"
+        for name, var, path in (
+            ("chromium", "COURSE_CHROMIUM", chromium),
+            ("chromedriver", "COURSE_CHROMEDRIVER", driver),
+        )
+        if not path
+    ]
     if missing:
         pytest.fail(
             f"the JupyterLab browser test needs {' and '.join(missing)}. Install them with "
@@ -160,7 +164,10 @@ def _write_settings(folder: Path) -> None:
     """User settings for the test's JupyterLab: every cell in the DOM, no news or update toasts."""
     settings = {
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
     }
     for name, value in settings.items():
         path = folder / name
@@ -181,16 +188,26 @@ class LabServer:
         env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
         env.pop("MPLBACKEND", None)  # the kernel must pick matplotlib's inline backend, as for a learner
         env.pop("JUPYTER_PATH", None)
-        for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                         ("JUPYTERLAB_SETTINGS_DIR", "settings"), ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
-                         ("IPYTHONDIR", "ipython")):
+        for var, sub in (
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+            ("IPYTHONDIR", "ipython"),
+        ):
             env[var] = str(self.home / sub)
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         _write_settings(self.home / "settings")
         argv = [
-            sys.executable, "-m", "jupyterlab", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.course}",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.course}",
             "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: read cell outputs from the page's model
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -254,9 +271,16 @@ def driver(lab, browser_binaries, tmp_path_factory):
     chromium, chromedriver = browser_binaries
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1500,1100", "--no-first-run", "--disable-extensions",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1500,1100",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(arg)
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager look for a driver online
     browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
@@ -294,7 +318,9 @@ class Learner:
             time.sleep(poll)
         self.screenshot(f"TIMEOUT-{re.sub(r'[^A-Za-z0-9]+', '-', what)[:60]}")
         detail = f" (last error: {type(last_error).__name__}: {str(last_error)[:300]})" if last_error else ""
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{detail}\nJupyterLab log:\n{self.lab.tail(2000)}")
+        raise AssertionError(
+            f"timed out after {timeout:.0f} s waiting for {what}{detail}\nJupyterLab log:\n{self.lab.tail(2000)}"
+        )
 
     def js(self, script: str, *args):
         return self.d.execute_script(script, *args)
@@ -313,7 +339,11 @@ class Learner:
     # -- the page
     def open_lab(self) -> None:
         self.d.get(f"{self.lab.base}/lab?token={self.lab.token}")
-        self.wait(lambda: self.js("return !!(window.jupyterapp && window.jupyterapp.shell)"), PAGE_LOAD_S, "JupyterLab to load")
+        self.wait(
+            lambda: self.js("return !!(window.jupyterapp && window.jupyterapp.shell)"),
+            PAGE_LOAD_S,
+            "JupyterLab to load",
+        )
         self.wait(lambda: self.visible(".jp-DirListing-item"), PAGE_LOAD_S, "the file browser to list the course")
 
     def open_from_file_browser(self, relpath: str) -> None:
@@ -325,20 +355,33 @@ class Learner:
         parts = relpath.split("/")
         for depth, name in enumerate(parts):
             folder = "/".join(parts[:depth])
-            self.wait(lambda: self.file_browser_path() == folder, UI_S, f"the file browser to show /{folder}")
+            self.wait(
+                lambda folder=folder: self.file_browser_path() == folder, UI_S, f"the file browser to show /{folder}"
+            )
 
-            def item():
+            def item(name=name):
                 for element in self.visible(".jp-DirListing-item"):
                     if element.find_element(By.CSS_SELECTOR, ".jp-DirListing-itemText").text.strip() == name:
                         return element
                 return None
 
-            ActionChains(self.d).double_click(self.wait(item, UI_S, f"{name!r} in the file browser at /{folder}")).perform()
-        self.wait(lambda: self.js("const w = window.jupyterapp.shell.currentWidget;"
-                                  "return !!(w && w.context && w.context.path === arguments[0] && w.content && w.content.model)",
-                                  relpath), PAGE_LOAD_S, f"{relpath} to open in a notebook tab")
-        self.wait(lambda: self.js("return window.jupyterapp.shell.currentWidget.content.widgets.length") > 0,
-                  PAGE_LOAD_S, "the notebook's cells to render")
+            ActionChains(self.d).double_click(
+                self.wait(item, UI_S, f"{name!r} in the file browser at /{folder}")
+            ).perform()
+        self.wait(
+            lambda: self.js(
+                "const w = window.jupyterapp.shell.currentWidget;"
+                "return !!(w && w.context && w.context.path === arguments[0] && w.content && w.content.model)",
+                relpath,
+            ),
+            PAGE_LOAD_S,
+            f"{relpath} to open in a notebook tab",
+        )
+        self.wait(
+            lambda: self.js("return window.jupyterapp.shell.currentWidget.content.widgets.length") > 0,
+            PAGE_LOAD_S,
+            "the notebook's cells to render",
+        )
 
     def file_browser_path(self) -> str | None:
         return self.js("""
@@ -349,9 +392,14 @@ class Learner:
         return self.js("const w = window.jupyterapp.shell.currentWidget; return w.sessionContext.kernelDisplayStatus;")
 
     def wait_kernel_idle(self, what: str = "the kernel to be ready (idle)") -> None:
-        self.wait(lambda: self.kernel_status() == "idle"
-                  and self.js("return window.jupyterapp.shell.currentWidget.sessionContext.isReady"),
-                  KERNEL_READY_S, what)
+        self.wait(
+            lambda: (
+                self.kernel_status() == "idle"
+                and self.js("return window.jupyterapp.shell.currentWidget.sessionContext.isReady")
+            ),
+            KERNEL_READY_S,
+            what,
+        )
 
     def menu(self, menu: str, item: str) -> None:
         """Click a menu in the menu bar, then one of its items."""
@@ -373,10 +421,12 @@ class Learner:
         self.wait(lambda: not self.visible(".lm-Menu"), UI_S, f"the {menu!r} menu to close")
 
     def prompts_running(self) -> bool:
-        return bool(self.js("""
+        return bool(
+            self.js("""
             const nb = window.jupyterapp.shell.currentWidget.content;
             return nb.widgets.some(c => c.model.type === 'code' &&
-                ((c.node.querySelector('.jp-InputPrompt') || {}).textContent || '').includes('*'));"""))
+                ((c.node.querySelector('.jp-InputPrompt') || {}).textContent || '').includes('*'));""")
+        )
 
     def execution_counts(self) -> list:
         return [c["execution_count"] for c in self.cells()]
@@ -390,8 +440,12 @@ class Learner:
     def wait_run_finished(self, what: str, before: list) -> None:
         """The run started (a ``[*]`` prompt, a busy kernel or new execution counts since ``before``),
         then the kernel is idle with no ``[*]`` prompt left."""
-        self.wait(lambda: self.prompts_running() or self.kernel_status() == "busy" or self.execution_counts() != before,
-                  UI_S, f"{what} to start", poll=0.2)
+        self.wait(
+            lambda: self.prompts_running() or self.kernel_status() == "busy" or self.execution_counts() != before,
+            UI_S,
+            f"{what} to start",
+            poll=0.2,
+        )
         stable = {"since": None}
 
         def settled():
@@ -439,8 +493,11 @@ class Learner:
         node = self.cell_node(index)
         self.js("arguments[0].scrollIntoView({block: 'center'})", node)
         node.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()
-        self.wait(lambda: self.js("return window.jupyterapp.shell.currentWidget.content.activeCellIndex") == index,
-                  UI_S, f"cell {index} to be selected")
+        self.wait(
+            lambda: self.js("return window.jupyterapp.shell.currentWidget.content.activeCellIndex") == index,
+            UI_S,
+            f"cell {index} to be selected",
+        )
 
     def scroll_to(self, element) -> None:
         self.js("arguments[0].scrollIntoView({block: 'center'})", element)
@@ -532,8 +589,11 @@ def test_master_notebook_runs_clean_with_a_live_explorer_and_a_figure(learner, a
         learner.screenshot("03-master-figure")
 
         # The explorer: rendered by the widget manager, its numbers follow the r slider.
-        state = learner.wait(lambda: (s := explorer_state(learner)) and s["adapter_params"] and s["plot"] and s,
-                             UI_S, "the ipywidgets explorer to render (its result and its plot)")
+        state = learner.wait(
+            lambda: (s := explorer_state(learner)) and s["adapter_params"] and s["plot"] and s,
+            UI_S,
+            "the ipywidgets explorer to render (its result and its plot)",
+        )
         assert {"d", "L", "r"} <= set(state["sliders"]), f"the explorer's sliders are {state['sliders']}"
         d, n_layers, r = (int(state["sliders"][k]) for k in ("d", "L", "r"))
         assert state["adapter_params"] == f"{placement_parameter_count(d, n_layers, r, 'houlsby'):,}", state
@@ -541,8 +601,11 @@ def test_master_notebook_runs_clean_with_a_live_explorer_and_a_figure(learner, a
         learner.scroll_to(box)
         learner.screenshot("04-explorer-before")
 
-        r_slider = next(s for s in box.find_elements(By.CSS_SELECTOR, ".widget-slider")
-                        if s.find_element(By.CSS_SELECTOR, ".widget-label").text.strip() == "r")
+        r_slider = next(
+            s
+            for s in box.find_elements(By.CSS_SELECTOR, ".widget-slider")
+            if s.find_element(By.CSS_SELECTOR, ".widget-label").text.strip() == "r"
+        )
         handle = r_slider.find_element(By.CSS_SELECTOR, ".noUi-handle")
         learner.js("arguments[0].focus()", handle)
         for _ in range(3):
@@ -553,15 +616,20 @@ def test_master_notebook_runs_clean_with_a_live_explorer_and_a_figure(learner, a
             if not s or s["sliders"].get("r") in (None, str(r)) or learner.kernel_status() != "idle":
                 return None
             shown_r = int(s["sliders"]["r"])  # the kernel has caught up with the slider when the numbers match it
-            return s if s["adapter_params"] == f"{placement_parameter_count(d, n_layers, shown_r, 'houlsby'):,}" else None
+            return (
+                s if s["adapter_params"] == f"{placement_parameter_count(d, n_layers, shown_r, 'houlsby'):,}" else None
+            )
 
         after = learner.wait(updated, UI_S, "the explorer's numbers to follow the r slider moved with the keyboard")
         new_r = int(after["sliders"]["r"])
         assert new_r > r, f"three right-arrow presses moved r from {r} to {new_r}"
         assert after["adapter_params"] != state["adapter_params"]
         assert after["percent"] != state["percent"], f"the percentage did not change: {after['percent']}"
-        learner.wait(lambda: (s := explorer_state(learner)) and s["plot"] and s["plot"] != state["plot"],
-                     UI_S, "the explorer's plot to be redrawn")
+        learner.wait(
+            lambda: (s := explorer_state(learner)) and s["plot"] and s["plot"] != state["plot"],
+            UI_S,
+            "the explorer's plot to be redrawn",
+        )
         learner.scroll_to(box)
         learner.screenshot("05-explorer-after-slider")
         assert not learner.errors(), "moving the slider produced an error output"
@@ -590,53 +658,69 @@ def test_release_fails_only_in_the_exercises_and_validate_lists_them(learner, ar
             unexpected = {i: names for i, names in errors.items() if not set(names) <= allowed.get(i, set())}
             assert not unexpected, (
                 "cells fail that must run cleanly in the untouched release (only exercise stubs and their test "
-                f"cells may fail):\n{format_errors(learner.cells(), unexpected)}")
+                f"cells may fail):\n{format_errors(learner.cells(), unexpected)}"
+            )
             last_error = max(errors, default=-1)
             if last_error == -1 or last_error == len(file_cells) - 1:
                 break
             cells = learner.cells()
-            if all(c["execution_count"] for c in cells[last_error + 1:] if c["type"] == "code"):
+            if all(c["execution_count"] for c in cells[last_error + 1 :] if c["type"] == "code"):
                 break
             learner.select_cell(last_error + 1)
-            learner.run("Run Selected Cell and All Below", f"Run Selected Cell and All Below from cell {last_error + 1}")
+            learner.run(
+                "Run Selected Cell and All Below", f"Run Selected Cell and All Below from cell {last_error + 1}"
+            )
 
         cells = learner.cells()
-        not_run = [c["index"] for c in cells if c["type"] == "code" and not c["execution_count"] and c["index"] not in errored]
+        not_run = [
+            c["index"] for c in cells if c["type"] == "code" and not c["execution_count"] and c["index"] not in errored
+        ]
         assert not not_run, f"code cells {not_run} never ran"
         assert any("NotImplementedError" in names for names in errored.values()), (
-            f"the untouched release raised no NotImplementedError: are the exercises still stubs? errors: {errored}")
+            f"the untouched release raised no NotImplementedError: are the exercises still stubs? errors: {errored}"
+        )
         passing_tests = sorted(set(test_cells) - set(errored))
         assert not passing_tests, f"test cells {passing_tests} pass on the untouched release: they test nothing"
         for index in errored:
             shown = cells[index]["shown_errors"]
             assert shown and errored[index][-1] in shown[-1], f"cell {index} holds an error the page does not show"
-        assert explorer_state(learner) and explorer_state(learner)["adapter_params"], "the explorer does not render in the release"
+        assert explorer_state(learner) and explorer_state(learner)["adapter_params"], (
+            "the explorer does not render in the release"
+        )
         learner.select_cell(test_cells[0])
         learner.screenshot("07-release-first-failing-test")
 
         # nbgrader's Validate button, in the notebook toolbar: it saves, validates, lists the failing cells.
         buttons = learner.visible(".jp-NotebookPanel-toolbar .validate-button")
-        assert buttons, "nbgrader's Validate button is not in the notebook toolbar (is the @jupyter/nbgrader lab extension enabled?)"
+        assert buttons, (
+            "nbgrader's Validate button is not in the notebook toolbar (is the @jupyter/nbgrader lab extension enabled?)"
+        )
         assert "Validate" in buttons[0].text
         buttons[0].click()
-        dialog = learner.wait(lambda: learner.visible(".jp-Dialog #validation-message"), VALIDATE_S,
-                              "the validation dialog")[0]
+        dialog = learner.wait(
+            lambda: learner.visible(".jp-Dialog #validation-message"), VALIDATE_S, "the validation dialog"
+        )[0]
         time.sleep(0.5)
         learner.screenshot("08-validate-dialog")
         title = learner.d.find_element(By.CSS_SELECTOR, ".jp-Dialog .jp-Dialog-header").text
         assert "Validation Results" in title, f"the dialog is titled {title!r}"
         assert "validation-failed" in dialog.get_attribute("class"), (
-            f"the dialog does not report failing tests: {dialog.text[:1500]}")
-        failures = learner.js("""
+            f"the dialog does not report failing tests: {dialog.text[:1500]}"
+        )
+        failures = learner.js(
+            """
             const kids = Array.from(arguments[0].children), found = [];
             for (let i = 0; i < kids.length; i++)
                 if (kids[i].textContent.includes('The following cell failed'))
                     found.push({source: kids[i + 1].innerText, error: kids[i + 2].innerText});
-            return found;""", dialog)
+            return found;""",
+            dialog,
+        )
         expected_sources = [first_line(source(file_cells[i])) for i in test_cells]
         got_sources = [first_line(f["source"]) for f in failures]
         assert got_sources == expected_sources, (
-            f"Validate lists the failing cells starting {got_sources}, expected every test cell {expected_sources}")
+            f"Validate lists the failing cells starting {got_sources}, expected every test cell {expected_sources}"
+        )
         assert all("NotImplementedError" in f["error"] for f in failures), [f["error"][-300:] for f in failures]
         learner.visible(".jp-Dialog .jp-Dialog-button.jp-mod-accept")[0].click()
         learner.wait(lambda: not learner.visible(".jp-Dialog"), UI_S, "the validation dialog to close")
@@ -661,18 +745,25 @@ def test_allowed_errors_come_from_nbgrader_metadata():
     def cell(**nbgrader):
         return {"cell_type": "code", "source": "", "metadata": {"nbgrader": nbgrader} if nbgrader else {}}
 
-    synthetic = [cell(), cell(grade=True, solution=False), cell(solution=True, grade=False),
-                 cell(), cell(grade=True, solution=False)]
+    synthetic = [
+        cell(),
+        cell(grade=True, solution=False),
+        cell(solution=True, grade=False),
+        cell(),
+        cell(grade=True, solution=False),
+    ]
     assert allowed_errors(synthetic) == {2: {"NotImplementedError"}, 4: TEST_CELL_ERRORS}, (
-        "a test cell before any exercise, and plain cells, must not be allowed to fail")
+        "a test cell before any exercise, and plain cells, must not be allowed to fail"
+    )
 
 
 def test_ci_installs_the_browser_before_the_tests():
     makefile = (ROOT / "Makefile").read_text()
     packages = re.search(r"^APT_PACKAGES\s*\?=(.*)$", makefile, re.M)
     assert packages and {"chromium", "chromium-driver"} <= set(packages.group(1).split()), "APT_PACKAGES lacks chromium"
-    assert re.search(r"^system-deps:\n(\t.*\n)*\t.*apt-get install -y --no-install-recommends \$\(APT_PACKAGES\)",
-                     makefile, re.M), "the Makefile's system-deps target must apt-get install $(APT_PACKAGES)"
+    assert re.search(
+        r"^system-deps:\n(\t.*\n)*\t.*apt-get install -y --no-install-recommends \$\(APT_PACKAGES\)", makefile, re.M
+    ), "the Makefile's system-deps target must apt-get install $(APT_PACKAGES)"
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     steps = [line.strip() for line in ci if line.strip().startswith("make ")]
     assert "make system-deps" in steps and steps.index("make system-deps") < steps.index("make test"), steps

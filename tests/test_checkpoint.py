@@ -6,10 +6,10 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_bert_config
 from safetensors.torch import load_file, save_file
 from transformers import BertForSequenceClassification, BertModel
 
-from conftest import tiny_bert_config
 from course_lib.checkpoint import CONFIG_NAME, WEIGHTS_NAME, AdapterConfigError, read_adapter_config
 from course_lib.inject import (
     AdapterSubLayer,

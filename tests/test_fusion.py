@@ -95,8 +95,12 @@ def test_matches_hand_written_attention():
 
 @pytest.mark.parametrize(
     "h_shape, z_shape, match",
-    [((2, 16), (2, 3, 16), "n_adapters=2"), ((2, 8), (2, 2, 8), "d_model=16"), ((2, 16), (2, 2, 8), "d_model=16"),
-     ((2, 16), (3, 2, 16), r"\(2, 2, 16\)")],
+    [
+        ((2, 16), (2, 3, 16), "n_adapters=2"),
+        ((2, 8), (2, 2, 8), "d_model=16"),
+        ((2, 16), (2, 2, 8), "d_model=16"),
+        ((2, 16), (3, 2, 16), r"\(2, 2, 16\)"),
+    ],
 )
 def test_shape_validation(h_shape, z_shape, match):
     fusion = AdapterFusion(16, 2)

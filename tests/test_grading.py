@@ -1,4 +1,4 @@
-"""Grading a class: ``python -m course_lib.grading autograde`` on every kind of bad submission.
+"""Grading a class: ``python -m course_tools.grading autograde`` on every kind of bad submission.
 
 ``test_a_class_of_bad_submissions`` grades the whole matrix in one batch run (one scratch course,
 21 students, ``--jobs 2``, small time limits) and checks everything about it at once, listing every
@@ -20,9 +20,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from grading_helpers import ASSIGNMENT, CELL_POINTS, MAX, Notebooks, bad_submissions, index_of, submit_all, write
 from nbgrader_helpers import ROOT, nbgrader, scratch_course
+
+from course_lib.nbcells import grade_id
 
 CELL_LIMIT, NOTEBOOK_LIMIT = 30, 60
 
@@ -41,7 +42,12 @@ EXPECTED = {
     "duplicated": (MAX, "repaired", "ex2_my_adapter_tests appears 2 times", []),
     "stripped": (MAX, "repaired", "stripped from the whole notebook", []),
     "edited": (8.0, "repaired", "ex2_my_adapter_tests was edited: restored", ["ex2_my_adapter_tests"]),
-    "hidden": (8.0, "tampering", "ex4_flops_tests was edited: restored from the source (hidden tests included)", ["ex4_flops_tests"]),
+    "hidden": (
+        8.0,
+        "tampering",
+        "ex4_flops_tests was edited: restored from the source (hidden tests included)",
+        ["ex4_flops_tests"],
+    ),
     "tamper": (8.0, "tampering", "patches what the tests use: check_close", ["ex3_linear_adapter_tests"]),
     "missing": (0.0, "missing", "no notebook in submitted/missing/", list(CELL_POINTS)),
     "renamed": (MAX, "repaired", f"{ASSIGNMENT} (1).ipynb", []),
@@ -55,8 +61,14 @@ FULL_MARKS = [s for s, (score, *_) in EXPECTED.items() if score == MAX]
 
 def grading(course: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "course_lib.grading", "autograde", ASSIGNMENT, *args],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "course_tools.grading", "autograde", ASSIGNMENT, *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def gradebook_scores(course: Path) -> dict[str, dict[str, float]]:
@@ -94,7 +106,10 @@ def grade_the_matrix(folder: Path) -> dict:
     course = scratch_course(folder)
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # an instructor's gradebook made by nbgrader itself
     add_earlier_student(course)
-    books = Notebooks(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    books = Notebooks(
+        course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    )
     subs = bad_submissions(books, course)
     assert set(subs) == set(EXPECTED)
     submit_all(course, subs)
@@ -102,7 +117,8 @@ def grade_the_matrix(folder: Path) -> dict:
     assert run.returncode == 0, f"the grader failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
     out = course / "reports" / ASSIGNMENT
     return {
-        "course": course, "stdout": run.stdout,
+        "course": course,
+        "stdout": run.stdout,
         "results": {r["student"]: r for r in json.loads((out / "results.json").read_text())},
         "csv": {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))},
         "gradebook": gradebook_scores(course),
@@ -179,8 +195,14 @@ def outputs_and_reports(graded: dict) -> list[str]:
     course, problems = graded["course"], []
     graded_nb = course / "autograded" / "flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     feedback = course / "feedback" / "flood" / ASSIGNMENT / f"{ASSIGNMENT}.html"
-    if graded_nb.stat().st_size > 1_000_000 or feedback.stat().st_size > 2_000_000 or "output truncated by the grader" not in graded_nb.read_text():
-        problems.append(f"50 MB of output was not cut: graded notebook {graded_nb.stat().st_size} B, feedback {feedback.stat().st_size} B")
+    if (
+        graded_nb.stat().st_size > 1_000_000
+        or feedback.stat().st_size > 2_000_000
+        or "output truncated by the grader" not in graded_nb.read_text()
+    ):
+        problems.append(
+            f"50 MB of output was not cut: graded notebook {graded_nb.stat().st_size} B, feedback {feedback.stat().st_size} B"
+        )
     summary = (course / "reports" / ASSIGNMENT / "summary.md").read_text()
     for student, (_, status, *_rest) in EXPECTED.items():
         if f"| {student} |" not in summary or status not in summary:
@@ -191,7 +213,9 @@ def outputs_and_reports(graded: dict) -> list[str]:
     if header[:4] != ["student", "score", "max_score", "status"] or not set(CELL_POINTS) <= set(header):
         problems.append(f"summary.csv header {header}")
     for student, r in graded["results"].items():
-        if r["status"] not in ("missing", "corrupt") and not ((course / r["feedback"]).is_file() and (course / r["graded"]).is_file()):
+        if r["status"] not in ("missing", "corrupt") and not (
+            (course / r["feedback"]).is_file() and (course / r["graded"]).is_file()
+        ):
             problems.append(f"no feedback or graded notebook for {student}")
     if "reports in" not in graded["stdout"] or "sandbox-violation" not in graded["stdout"]:
         problems.append("the summary table is not printed")
@@ -201,7 +225,13 @@ def outputs_and_reports(graded: dict) -> list[str]:
 def test_a_class_of_bad_submissions(tmp_path):
     graded = grade_the_matrix(tmp_path)
     problems = []
-    for check in (grades_and_statuses, correct_students_unaffected, gradebook_complete, sandbox_held, outputs_and_reports):
+    for check in (
+        grades_and_statuses,
+        correct_students_unaffected,
+        gradebook_complete,
+        sandbox_held,
+        outputs_and_reports,
+    ):
         problems += [f"[{check.__name__}] {p}" for p in check(graded)]
     assert not problems, "\n".join(problems)
 
@@ -209,14 +239,27 @@ def test_a_class_of_bad_submissions(tmp_path):
 def test_one_and_two_workers_give_the_same_grades(tmp_path):
     course = scratch_course(tmp_path)
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    books = Notebooks(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    books = Notebooks(
+        course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    )
     subs = bad_submissions(books, course)
     submit_all(course, {s: subs[s] for s in ("good", "nan", "stripped")})
     runs = {}
     for jobs in ("2", "1"):
         students = ["--student=good", "--student=nan"] if jobs == "1" else []  # a regrade of some
-        run = grading(course, "--jobs", jobs, "--cell-timeout", str(CELL_LIMIT), "--notebook-timeout", str(NOTEBOOK_LIMIT),
-                      *students, "--out", str(tmp_path / f"jobs{jobs}"))
+        run = grading(
+            course,
+            "--jobs",
+            jobs,
+            "--cell-timeout",
+            str(CELL_LIMIT),
+            "--notebook-timeout",
+            str(NOTEBOOK_LIMIT),
+            *students,
+            "--out",
+            str(tmp_path / f"jobs{jobs}"),
+        )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         runs[jobs] = {r["student"]: r for r in json.loads((tmp_path / f"jobs{jobs}" / "results.json").read_text())}
         if jobs == "2":
@@ -224,7 +267,11 @@ def test_one_and_two_workers_give_the_same_grades(tmp_path):
     assert sorted(runs["1"]) == ["good", "nan"]
     for student, again in runs["1"].items():
         before = runs["2"][student]
-        assert (again["cells"], again["score"], again["status"]) == (before["cells"], before["score"], before["status"]), student
+        assert (again["cells"], again["score"], again["status"]) == (
+            before["cells"],
+            before["score"],
+            before["status"],
+        ), student
     assert [runs["2"][s]["score"] for s in ("good", "nan", "stripped")] == [MAX, 5.0, MAX]
     # the regrade rewrote the same grades and left the student it did not regrade alone
     assert gradebook_scores(course) == first_gradebook
@@ -235,17 +282,26 @@ def test_grading_refuses_to_run_without_a_sandbox_unless_asked(tmp_path):
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
     no_bwrap = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # bwrap lives in /usr/bin
-    run = subprocess.run([sys.executable, "-m", "course_lib.grading", "autograde", ASSIGNMENT], cwd=course, env=no_bwrap,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "course_tools.grading", "autograde", ASSIGNMENT],
+        cwd=course,
+        env=no_bwrap,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2
     assert "bwrap" in run.stderr and "apt-get install bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
 
 
 def test_a_grader_that_overruns_is_stopped_and_scores_zero(tmp_path, monkeypatch):
-    from course_lib.grading import batch
+    from course_tools.grading import batch
 
     course = scratch_course(tmp_path)
-    books = Notebooks(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    books = Notebooks(
+        course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    )
     write(course / "submitted" / "slow" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", books.solved())
     monkeypatch.setattr(batch, "GRACE_SECONDS", 1)
     monkeypatch.chdir(course)
@@ -259,25 +315,27 @@ def test_a_grader_that_overruns_is_stopped_and_scores_zero(tmp_path, monkeypatch
 # -- unit tests: no grading run ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def books() -> Notebooks:
-    return Notebooks(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    return Notebooks(
+        ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    )
 
 
 def test_repair_rebuilds_stripped_metadata_from_the_source(books):
-    from course_lib.grading.repair import repair
+    from course_tools.grading.repair import repair
 
     nb = books.solved()
-    expected = [(c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") for c in nb["cells"]]
+    expected = [grade_id(c) for c in nb["cells"]]
     for cell in nb["cells"]:
         cell["metadata"] = {}
     fixed = repair(books.master, books.release, nb)
-    got = [(c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") for c in fixed.notebook["cells"]]
+    got = [grade_id(c) for c in fixed.notebook["cells"]]
     assert got == expected
     assert fixed.matched == fixed.graded == 9
     assert any("stripped from the whole notebook" in text for _, text in fixed.notes)
 
 
 def test_repair_keeps_one_copy_of_a_duplicate_and_restores_deleted_and_edited_tests(books):
-    from course_lib.grading.repair import repair
+    from course_tools.grading.repair import repair
 
     nb = books.solved()
     i = index_of(nb, "ex3_linear_adapter_tests")
@@ -286,17 +344,21 @@ def test_repair_keeps_one_copy_of_a_duplicate_and_restores_deleted_and_edited_te
     j = index_of(nb, "ex2_my_adapter")
     nb["cells"].insert(j + 1, json.loads(json.dumps(nb["cells"][j])))
     fixed = repair(books.master, books.release, nb)
-    ids = [(c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") for c in fixed.notebook["cells"]]
+    ids = [grade_id(c) for c in fixed.notebook["cells"]]
     assert ids.count("ex2_my_adapter") == 1 and ids.count("ex4_flops_tests") == 1
     restored = fixed.notebook["cells"][ids.index("ex3_linear_adapter_tests")]["source"]
     assert "BEGIN HIDDEN TESTS" in restored or "check_shape" in restored
     notes = " ".join(text for _, text in fixed.notes)
-    assert "ex2_my_adapter appears 2 times" in notes and "ex4_flops_tests restored" in notes and "ex3_linear_adapter_tests was edited" in notes
+    assert (
+        "ex2_my_adapter appears 2 times" in notes
+        and "ex4_flops_tests restored" in notes
+        and "ex3_linear_adapter_tests was edited" in notes
+    )
     assert len({c["id"] for c in fixed.notebook["cells"]}) == len(fixed.notebook["cells"]), "cell ids must stay unique"
 
 
 def test_locate_finds_renamed_and_reports_missing_and_corrupt_notebooks(tmp_path, books):
-    from course_lib.grading.locate import NotebookUnreadable, find_notebook, read_notebook
+    from course_tools.grading.locate import NotebookUnreadable, find_notebook, read_notebook
 
     folder = tmp_path / "submitted"
     write(folder / "ann" / ASSIGNMENT / f"Copy of {ASSIGNMENT}.ipynb", books.solved())
@@ -313,17 +375,21 @@ def test_locate_finds_renamed_and_reports_missing_and_corrupt_notebooks(tmp_path
 
 
 def test_scan_flags_reference_imports_tampering_and_escapes_but_not_the_solution(books):
-    from course_lib.grading.scan import SourceFacts, scan, scan_code
+    from course_tools.grading.scan import SourceFacts, scan, scan_code
 
     facts = SourceFacts(books.master)
-    solutions = {g: books.answer(g) for g in ("ex1_functional_forward", "ex2_my_adapter", "ex3_linear_adapter", "ex4_flops")}
+    solutions = {
+        g: books.answer(g) for g in ("ex1_functional_forward", "ex2_my_adapter", "ex3_linear_adapter", "ex4_flops")
+    }
     assert scan(facts, solutions, []) == []
 
     def statuses(code):
         return {status for status, _ in scan_code(code, facts, "cell")}
 
     assert statuses("from course_lib.params import placement_parameter_count") == {"reference-import"}
-    assert statuses("import importlib\nm = importlib.import_module('course_lib.adapters.bottleneck')") == {"reference-import"}
+    assert statuses("import importlib\nm = importlib.import_module('course_lib.adapters.bottleneck')") == {
+        "reference-import"
+    }
     assert statuses("from course_lib.adapters import BottleneckAdapter") == set()  # the notebook imports it itself
     assert statuses("def check_equal(*a, **k):\n    return None") == {"tampering"}
     assert statuses("torch.allclose = lambda *a, **k: True") == {"tampering"}

@@ -22,8 +22,6 @@ from datasets import ClassLabel, Dataset, Features, Value
 from matplotlib.figure import Figure
 
 from course_lib import plots
-from course_lib.harness import data as data_module
-from course_lib.harness.data import label_feature
 from course_lib.harness import (
     MODEL_ALIASES,
     TASKS,
@@ -42,6 +40,8 @@ from course_lib.harness import (
     seed_everything,
     task_info,
 )
+from course_lib.harness import data as data_module
+from course_lib.harness.data import label_feature
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -229,7 +229,8 @@ def test_conll2003_is_not_shipped_but_loads_from_a_data_folder(data_dir, tmp_pat
 
     (tmp_path / "conll2003").mkdir()
     (tmp_path / "conll2003" / "validation.jsonl").write_text(
-        json.dumps({"tokens": ["Paris", "is", "big"], "tags": [1, 0, 0]}) + "\n")
+        json.dumps({"tokens": ["Paris", "is", "big"], "tags": [1, 0, 0]}) + "\n"
+    )
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # no tasks.json needed: TASKS has the tag names
     ds = load_task("conll2003", "validation")
     assert list(ds["tokens"]) == [["Paris", "is", "big"]] and label_feature(ds).names[1] == "B-LOC"
@@ -310,8 +311,9 @@ def test_damaged_shipped_file_is_named(tmp_path):
 
 
 def test_shipped_data_is_whole_and_as_recorded():
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_data.py"), "--check"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "ship_data.py"), "--check"], capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -340,8 +342,9 @@ def test_hub_fallback_maps_setfit_label_text(monkeypatch):
 
 
 def test_hub_fallback_glue_columns_and_class_label(monkeypatch):
-    features = Features({"sentence": Value("string"), "label": ClassLabel(names=["negative", "positive"]),
-                         "idx": Value("int32")})
+    features = Features(
+        {"sentence": Value("string"), "label": ClassLabel(names=["negative", "positive"]), "idx": Value("int32")}
+    )
     raw = Dataset.from_dict({"sentence": ["bad", "good"], "label": [0, 1], "idx": [0, 1]}, features=features)
     calls = _fake_hub(monkeypatch, raw)
     ds = load_task("sst2", "validation")
@@ -363,7 +366,7 @@ def test_hub_fallback_banking77_carves_validation(monkeypatch):
     # No tasks.json: the names come from the hub, in the course's sorted() order, ids remapped by name.
     names = train.features["label"].names
     assert names == ["Refund_not_showing_up", "activate_my_card", "age_limit"]
-    label_of = dict(zip([*train["text"], *validation["text"]], [*train["label"], *validation["label"]]))
+    label_of = dict(zip([*train["text"], *validation["text"]], [*train["label"], *validation["label"]], strict=False))
     for row in raw:
         assert names[label_of[row["text"]]] == hub_names[row["label"]]
 
@@ -420,8 +423,9 @@ def test_loader_errors(tokenizer):
 
 def test_measure_latency(tiny_classifier, tiny_batch):
     tiny_classifier.train()
-    result = measure_latency(tiny_classifier, {**tiny_batch, "labels": torch.zeros(3, dtype=torch.long)},
-                             repeats=5, warmup=1)
+    result = measure_latency(
+        tiny_classifier, {**tiny_batch, "labels": torch.zeros(3, dtype=torch.long)}, repeats=5, warmup=1
+    )
     assert {"median_ms", "mean_ms", "p90_ms", "batch_size"} <= set(result)
     assert result["batch_size"] == 3 and result["repeats"] == 5
     assert 0 < result["min_ms"] <= result["median_ms"] <= result["p90_ms"]

@@ -9,8 +9,8 @@ from torch import nn
 from course_lib.adapters.bottleneck import BottleneckAdapter
 from course_lib.adapters.parallel import ParallelAdapter
 from course_lib.inject import (
-    adapter_spec,
     AdapterSubLayer,
+    adapter_spec,
     add_adapters,
     count_parameters,
     freeze_base,
@@ -40,8 +40,14 @@ def perturb(module: nn.Module, seed: int = 0, std: float = 0.5) -> None:
 
 
 def adapters_named(model, name):
-    return [m for w in model.modules() if isinstance(w, AdapterSubLayer)
-            for store in (w.adapters, w.parallel) if name in store for m in [store[name]]]
+    return [
+        m
+        for w in model.modules()
+        if isinstance(w, AdapterSubLayer)
+        for store in (w.adapters, w.parallel)
+        if name in store
+        for m in [store[name]]
+    ]
 
 
 def test_reexports_exist():
@@ -260,7 +266,7 @@ def test_remove_restores_bit_exact(fixture, tiny_batch, request):
     model = request.getfixturevalue(fixture)
     before = logits_of(model, tiny_batch)
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    originals = [(l.attention.output, l.output) for l in model.base_model.encoder.layer]
+    originals = [(layer.attention.output, layer.output) for layer in model.base_model.encoder.layer]
     add_adapters(model, "houlsby", 4, name="a")
     add_adapters(model, "parallel", 4, name="b")
     for name in ("a", "b"):
@@ -271,7 +277,7 @@ def test_remove_restores_bit_exact(fixture, tiny_batch, request):
     remove_adapters(model)
     assert list(model.state_dict()) == list(state)
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
-    assert [(l.attention.output, l.output) for l in model.base_model.encoder.layer] == originals
+    assert [(layer.attention.output, layer.output) for layer in model.base_model.encoder.layer] == originals
     assert not any(isinstance(m, AdapterSubLayer) for m in model.modules())
     assert list_adapters(model) == []
     assert torch.equal(logits_of(model, tiny_batch), before)
@@ -379,8 +385,11 @@ def minilm():
     finally:
         logging.set_verbosity(verbosity)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    batch = tokenizer(["Adapters are small.", "The whole model stays frozen, only a few weights learn."],
-                      padding=True, return_tensors="pt")
+    batch = tokenizer(
+        ["Adapters are small.", "The whole model stays frozen, only a few weights learn."],
+        padding=True,
+        return_tensors="pt",
+    )
     return model, dict(batch)
 
 

@@ -10,7 +10,16 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.lora import LoRALinear, LoRASpec, add_lora, lora_layers, lora_spec, merge_lora, remove_lora, unmerge_lora
+from course_lib.lora import (
+    LoRALinear,
+    LoRASpec,
+    add_lora,
+    lora_layers,
+    lora_spec,
+    merge_lora,
+    remove_lora,
+    unmerge_lora,
+)
 from course_lib.surgery import registry
 
 TARGETS = ("query", "value")

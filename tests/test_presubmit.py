@@ -11,19 +11,16 @@ import sys
 import types
 
 import pytest
-
-from course_lib.presubmit import build_manifest, check_before_submit, load_manifest, manifest_dir
 from nbgrader_helpers import ROOT, graded_assignments
+
+from course_lib.nbcells import grade_id
+from course_lib.presubmit import build_manifest, check_before_submit, load_manifest, manifest_dir
 
 ASSIGNMENT = "01_bottleneck_math"
 
 
 def release(name: str = ASSIGNMENT) -> dict:
     return json.loads((ROOT / "notebooks" / name / f"{name}.ipynb").read_text())
-
-
-def grade_id(cell: dict):
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
 
 
 def index_of(nb: dict, gid: str) -> int:
@@ -219,3 +216,28 @@ def test_cell_roles_are_read_the_same_way_by_the_check_and_the_grader():
     assert cell_role({"solution": True}) == "plain", "a cell without grade_id is not graded"
     assert cell_text(["a\n", "b"]) == "a\nb" and cell_text(None) == ""
     assert cell_text(["x = ", 1]) == "x = 1", "a damaged source is read as text, not refused"
+
+
+def test_nbcells_reads_grade_ids_labels_lines_and_graded_cells():
+    from course_lib.nbcells import grade_id, is_graded, role_label, source_lines
+
+    assert grade_id({"metadata": {"nbgrader": {"grade_id": "ex1"}}}) == "ex1"
+    assert grade_id({"metadata": {"nbgrader": {"grade_id": ""}}}) is None and grade_id({"metadata": []}) is None
+    assert role_label("test", "ex1_tests") == "test cell ex1_tests" and role_label("locked", "x") == "read-only cell x"
+    assert role_label("plain", "x") == "cell x"
+    assert source_lines(["a  \n", "\n", "  b\t\n", "   "]) == ["a", "  b"]
+    assert is_graded({"grade_id": "t", "grade": True}) and not is_graded({"grade": True})
+    assert not is_graded({"grade_id": "s", "solution": True, "grade": False})
+
+
+def test_the_stub_lines_are_the_ones_nbgrader_writes():
+    """nbcells.STUB_LINES (what the check and the grader's repair take for an unanswered cell) is what
+    nbgrader_config.py tells nbgrader to put where it removes a solution."""
+    from traitlets.config import Config
+
+    from course_lib.nbcells import STUB_LINES
+
+    config = Config()
+    exec((ROOT / "nbgrader_config.py").read_text(), {"get_config": lambda: config})  # noqa: S102 - the course's own config
+    stubs = [*config.ClearSolutions.code_stub["python"].splitlines(), *config.ClearSolutions.text_stub.splitlines()]
+    assert sorted(STUB_LINES) == sorted(stubs)

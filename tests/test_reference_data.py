@@ -9,7 +9,9 @@ from nbgrader_helpers import ROOT
 def test_reference_script_reproduces_the_stored_outputs():
     run = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "make_reference_data.py"), "--check"],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert run.returncode == 0, run.stderr[-3000:]
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from course_lib.release import differences
-from course_lib.nbcells import nbgrader_meta
+from course_tools.release import differences
 from nbgrader_helpers import ROOT, assignments, cells, graded_assignments
+
+from course_lib.nbcells import nbgrader_meta
 
 NAMES = assignments()
 
 
 def test_the_course_has_its_assignments():
-    for expected in ("00_setup", "01_bottleneck_math", "02_near_identity_init", "03_parameter_counts",
-                     "04_injection_and_training", "05_adapter_fusion", "06_lora_comparison", "07_adapter_variants"):
+    for expected in (
+        "00_setup",
+        "01_bottleneck_math",
+        "02_near_identity_init",
+        "03_parameter_counts",
+        "04_injection_and_training",
+        "05_adapter_fusion",
+        "06_lora_comparison",
+        "07_adapter_variants",
+    ):
         assert expected in NAMES
         assert (ROOT / "solutions" / expected / f"{expected}.ipynb").is_file()
 

@@ -198,10 +198,12 @@ def test_adapters_learn_sst2(data_dir):
     freeze_base(model)
     frozen = model.bert.encoder.layer[0].attention.self.query.weight.detach().clone()
 
-    train_loader = make_loader(load_task("sst2", "train", limit=512, data_dir=data_dir), tokenizer,
-                               batch_size=32, shuffle=True, max_length=64)
-    val_loader = make_loader(load_task("sst2", "validation", limit=200, data_dir=data_dir), tokenizer,
-                             batch_size=100, max_length=64)
+    train_loader = make_loader(
+        load_task("sst2", "train", limit=512, data_dir=data_dir), tokenizer, batch_size=32, shuffle=True, max_length=64
+    )
+    val_loader = make_loader(
+        load_task("sst2", "validation", limit=200, data_dir=data_dir), tokenizer, batch_size=100, max_length=64
+    )
     history = train(model, train_loader, val_loader, max_steps=32, lr=5e-3, progress=False)
 
     first, last = statistics.mean(history.step_loss[:8]), statistics.mean(history.step_loss[-8:])

@@ -18,10 +18,10 @@ import shutil
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbgrader_helpers import ROOT, grade_scores, graded_assignments, nbgrader, scratch_course, submit
+from wrong_answers import Wrong, catalogue
 
 from course_lib.nbcells import nbgrader_meta
-from nbgrader_helpers import ROOT, graded_assignments, grade_scores, nbgrader, scratch_course, submit
-from wrong_answers import Wrong, catalogue
 
 MIN_PER_EXERCISE = 3
 
@@ -40,7 +40,9 @@ def exercises(nb) -> dict[str, dict]:
 
 
 def error_text(cell) -> str:
-    return "\n".join(f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", []) if o.get("output_type") == "error")
+    return "\n".join(
+        f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", []) if o.get("output_type") == "error"
+    )
 
 
 def master(name: str):
@@ -66,8 +68,13 @@ def test_each_wrong_answer_loses_points_and_says_why(name, tmp_path, monkeypatch
     shutil.copytree(ROOT / "solutions" / name, tmp_path / name)
     nb = master(name)
     groups = exercises(nb)
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(tmp_path / name)}})
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path / name)}},
+    )
     problems = []
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):

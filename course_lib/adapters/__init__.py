@@ -8,5 +8,13 @@ from .fusion import AdapterFusion
 from .lora import LoRALinear
 from .parallel import ParallelAdapter
 
-__all__ = ["ACTIVATIONS", "INITS", "BottleneckAdapter", "ParallelAdapter", "PHMLinear", "CompacterAdapter",
-           "AdapterFusion", "LoRALinear"]
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "BottleneckAdapter",
+    "ParallelAdapter",
+    "PHMLinear",
+    "CompacterAdapter",
+    "AdapterFusion",
+    "LoRALinear",
+]

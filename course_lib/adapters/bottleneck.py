@@ -101,9 +101,7 @@ class BottleneckAdapter(nn.Module):
     def delta(self, h: torch.Tensor) -> torch.Tensor:
         """The correction ``W_up σ(W_down h)`` alone, without the residual (AdapterFusion mixes these)."""
         if h.shape[-1] != self.d_model:
-            raise ValueError(
-                f"expected the last dimension to be d_model={self.d_model}, got shape {tuple(h.shape)}"
-            )
+            raise ValueError(f"expected the last dimension to be d_model={self.d_model}, got shape {tuple(h.shape)}")
         return self.up(self.act(self.down(h)))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

@@ -141,7 +141,7 @@ class PHMLinear(nn.Module):
             if self.bias is not None:
                 nn.init.uniform_(self.bias, -bound, bound)
 
-    def zero_(self) -> "PHMLinear":
+    def zero_(self) -> PHMLinear:
         """Make ``W`` and the bias exactly zero (``s`` or ``B_full`` zeroed; a shared ``A`` is kept)."""
         with torch.no_grad():
             if self.phm_rank is None:
@@ -225,9 +225,7 @@ class CompacterAdapter(nn.Module):
     def delta(self, h: torch.Tensor) -> torch.Tensor:
         """The correction ``up(σ(down(h)))`` alone, without the residual."""
         if h.shape[-1] != self.d_model:
-            raise ValueError(
-                f"expected the last dimension to be d_model={self.d_model}, got shape {tuple(h.shape)}"
-            )
+            raise ValueError(f"expected the last dimension to be d_model={self.d_model}, got shape {tuple(h.shape)}")
         return self.up(self.act(self.down(h)))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

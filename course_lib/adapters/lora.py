@@ -108,7 +108,8 @@ def is_lora_layer(module: nn.Module) -> bool:
     """A LoRA layer: a ``LoRALinear``, or any module holding ``lora_A`` and ``lora_B`` parameters (PEFT's and
     the notebooks' convention, so that a learner's own LoRA layer is counted and frozen like ours)."""
     return isinstance(module, LoRALinear) or all(
-        isinstance(getattr(module, name, None), nn.Parameter) for name in ("lora_A", "lora_B"))
+        isinstance(getattr(module, name, None), nn.Parameter) for name in ("lora_A", "lora_B")
+    )
 
 
 __all__ = ["LoRALinear", "is_lora_layer"]

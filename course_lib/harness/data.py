@@ -71,33 +71,84 @@ _BINARY = ("negative", "positive")
 _TRAIN_VAL_AS_TEST = {"train": "train", "validation": "test"}
 _THREE_SPLITS = {"train": "train", "validation": "validation", "test": "test"}
 _CONLL_TAGS = ("O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER")
-_WNUT_TAGS = ("O", *(f"{bio}-{kind}" for kind in ("corporation", "creative-work", "group", "location", "person", "product")
-                     for bio in "BI"))
+_WNUT_TAGS = (
+    "O",
+    *(
+        f"{bio}-{kind}"
+        for kind in ("corporation", "creative-work", "group", "location", "person", "product")
+        for bio in "BI"
+    ),
+)
 
 #: The course tasks. ``label_names`` here are authoritative where given: subj's files follow SentEval's
 #: convention 0 = subjective, 1 = objective (a plot summary such as "nha fala ... is the story of vita ..." is
 #: label 1). The two named-entity sets use BIO tags in the order of ``_CONLL_TAGS`` / ``_WNUT_TAGS``.
 TASKS: dict[str, TaskSpec] = {
-    "sst2": TaskSpec("nyu-mll/glue", 2, "sentiment", {"train": "train", "validation": "validation"},
-                     hub_config="sst2", text_column="sentence", label_names=_BINARY),
-    "ag_news": TaskSpec("fancyzhx/ag_news", 4, "topic", {"train": "train", "test": "test"},
-                        label_names=("World", "Sports", "Business", "Sci/Tech"),
-                        note="the course's train split is a 10,001-row subset; the hub's has 120,000 rows"),
-    "banking77": TaskSpec("PolyAI/banking77", 77, "intent", {"train": "train", "validation": "train", "test": "test"},
-                          carve_validation=1000,
-                          note="validation = 1,000 rows split off the hub's train (seed 0)"),
+    "sst2": TaskSpec(
+        "nyu-mll/glue",
+        2,
+        "sentiment",
+        {"train": "train", "validation": "validation"},
+        hub_config="sst2",
+        text_column="sentence",
+        label_names=_BINARY,
+    ),
+    "ag_news": TaskSpec(
+        "fancyzhx/ag_news",
+        4,
+        "topic",
+        {"train": "train", "test": "test"},
+        label_names=("World", "Sports", "Business", "Sci/Tech"),
+        note="the course's train split is a 10,001-row subset; the hub's has 120,000 rows",
+    ),
+    "banking77": TaskSpec(
+        "PolyAI/banking77",
+        77,
+        "intent",
+        {"train": "train", "validation": "train", "test": "test"},
+        carve_validation=1000,
+        note="validation = 1,000 rows split off the hub's train (seed 0)",
+    ),
     "subj": TaskSpec("SetFit/subj", 2, "subjectivity", _TRAIN_VAL_AS_TEST, label_names=("subjective", "objective")),
     "cr": TaskSpec("SetFit/CR", 2, "sentiment", _TRAIN_VAL_AS_TEST, label_names=_BINARY),
-    "mr": TaskSpec("cornell-movie-review-data/rotten_tomatoes", 2, "sentiment",
-                   {"train": "train", "validation": "validation+test"}, label_names=_BINARY),
+    "mr": TaskSpec(
+        "cornell-movie-review-data/rotten_tomatoes",
+        2,
+        "sentiment",
+        {"train": "train", "validation": "validation+test"},
+        label_names=_BINARY,
+    ),
     "mpqa": TaskSpec("SetFit/mpqa", 2, "opinion polarity", _TRAIN_VAL_AS_TEST, label_names=_BINARY),
-    "cola": TaskSpec("nyu-mll/glue", 2, "acceptability", {"train": "train", "validation": "validation"},
-                     hub_config="cola", text_column="sentence", label_names=("unacceptable", "acceptable")),
-    "conll2003": TaskSpec("eriktks/conll2003", len(_CONLL_TAGS), "named entities", _THREE_SPLITS,
-                          text_column="tokens", label_column="ner_tags", label_names=_CONLL_TAGS, format="tokens",
-                          note="not shipped with the course (Reuters text): from COURSE_DATA_DIR or the hub"),
-    "wnut17": TaskSpec("leondz/wnut_17", len(_WNUT_TAGS), "named entities", _THREE_SPLITS,
-                       text_column="tokens", label_column="ner_tags", label_names=_WNUT_TAGS, format="tokens"),
+    "cola": TaskSpec(
+        "nyu-mll/glue",
+        2,
+        "acceptability",
+        {"train": "train", "validation": "validation"},
+        hub_config="cola",
+        text_column="sentence",
+        label_names=("unacceptable", "acceptable"),
+    ),
+    "conll2003": TaskSpec(
+        "eriktks/conll2003",
+        len(_CONLL_TAGS),
+        "named entities",
+        _THREE_SPLITS,
+        text_column="tokens",
+        label_column="ner_tags",
+        label_names=_CONLL_TAGS,
+        format="tokens",
+        note="not shipped with the course (Reuters text): from COURSE_DATA_DIR or the hub",
+    ),
+    "wnut17": TaskSpec(
+        "leondz/wnut_17",
+        len(_WNUT_TAGS),
+        "named entities",
+        _THREE_SPLITS,
+        text_column="tokens",
+        label_column="ner_tags",
+        label_names=_WNUT_TAGS,
+        format="tokens",
+    ),
 }
 
 
@@ -127,8 +178,10 @@ def data_folders(data_dir: str | os.PathLike | None = None) -> list[tuple[Path, 
             continue
         path = Path(value).expanduser()
         if not path.is_dir():
-            raise DataDirError(f"{origin}={str(value)!r} is not a folder: point it at a folder that holds tasks.json "
-                               f"and <task>/<split>.jsonl, or unset it to use the data that ships with the course")
+            raise DataDirError(
+                f"{origin}={str(value)!r} is not a folder: point it at a folder that holds tasks.json "
+                f"and <task>/<split>.jsonl, or unset it to use the data that ships with the course"
+            )
         folders.append((path, f"{origin}={str(value)!r}"))
     shipped = shipped_data_dir()
     if shipped is not None:
@@ -253,7 +306,7 @@ def _hub_label_names(raw: Dataset, spec: TaskSpec) -> dict[int, str]:
     if isinstance(feature, ClassLabel):
         return dict(enumerate(feature.names))
     if "label_text" in raw.column_names:
-        return {int(i): t for i, t in zip(raw[spec.label_column], raw["label_text"])}
+        return {int(i): t for i, t in zip(raw[spec.label_column], raw["label_text"], strict=False)}
     return {}
 
 
@@ -331,7 +384,8 @@ def load_task(
             tried.append(f"the Hugging Face hub, {spec.hub_name}: {type(exc).__name__}: {str(exc)[:300]}")
             env = "" if os.environ.get(DATA_ENV) else f"{DATA_ENV} is not set; "
             raise DataDirError(
-                f"could not load task {name!r} split {split!r}. Tried, in order:\n  - " + "\n  - ".join(tried)
+                f"could not load task {name!r} split {split!r}. Tried, in order:\n  - "
+                + "\n  - ".join(tried)
                 + f"\n{env}Set {DATA_ENV} to a folder that holds tasks.json and {name}/{split}.jsonl, or go online "
                 "(unset HF_HUB_OFFLINE) so that the hub can be reached."
             ) from exc
@@ -403,5 +457,17 @@ def make_loader(
     )
 
 
-__all__ = ["load_task", "task_info", "make_loader", "DataDirError", "TASKS", "TaskSpec", "DATA_ENV", "EncodedTexts",
-           "data_folders", "shipped_data_dir", "from_hub", "label_feature"]
+__all__ = [
+    "load_task",
+    "task_info",
+    "make_loader",
+    "DataDirError",
+    "TASKS",
+    "TaskSpec",
+    "DATA_ENV",
+    "EncodedTexts",
+    "data_folders",
+    "shipped_data_dir",
+    "from_hub",
+    "label_feature",
+]

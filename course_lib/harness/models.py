@@ -11,9 +11,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import contextlib
+from typing import Any
 
 import torch
 import transformers

@@ -15,7 +15,9 @@ from course_lib.params import adapter_parameter_count
 ACTIVATIONS = ("relu", "gelu", "silu", "identity")
 
 
-def random_adapter(d_model: int, bottleneck: int, activation: str, bias: bool = True, seed: int = 0) -> BottleneckAdapter:
+def random_adapter(
+    d_model: int, bottleneck: int, activation: str, bias: bool = True, seed: int = 0
+) -> BottleneckAdapter:
     """A BottleneckAdapter with nn.Linear's default (far from zero) random weights."""
     torch.manual_seed(seed)
     return BottleneckAdapter(d_model, bottleneck, activation=activation, bias=bias, init="random").eval()

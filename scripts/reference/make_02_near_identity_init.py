@@ -27,8 +27,13 @@ from course_lib.inject import add_adapters, set_active_adapter
 def tiny_bert(seed: int, num_labels: int = 3) -> BertForSequenceClassification:
     """A 2-layer, 32-wide BERT classifier with weights N(0, 0.02) (LayerNorm gains 1 + N(0, 0.02)) from ``seed``."""
     config = BertConfig(
-        vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=64, max_position_embeddings=32, num_labels=num_labels,
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=32,
+        num_labels=num_labels,
     )
     model = BertForSequenceClassification(config)
     g = torch.Generator().manual_seed(seed)
@@ -73,7 +78,7 @@ def step0_gradient_norms(adapter: torch.nn.Module, h: torch.Tensor, target: torc
     named = [(n, p) for n, p in adapter.named_parameters() if p.requires_grad]
     loss = ((adapter(h) - target) ** 2).mean()
     grads = torch.autograd.grad(loss, [p for _, p in named])
-    return {n: g.norm().item() for (n, _), g in zip(named, grads)}
+    return {n: g.norm().item() for (n, _), g in zip(named, grads, strict=False)}
 
 
 # ----------------------------------------------------------------------------- the exercises
@@ -97,9 +102,12 @@ def exercise_2() -> tuple[dict[str, torch.Tensor], dict]:
     after_2d = 2.0 * before_2d - 1.0
     batch = drift_batch(seed=21)
     tensors = {
-        "ex2_before": before, "ex2_after": after,
-        "ex2_before_2d": before_2d, "ex2_after_2d": after_2d,
-        "ex2_input_ids": batch["input_ids"], "ex2_attention_mask": batch["attention_mask"],
+        "ex2_before": before,
+        "ex2_after": after,
+        "ex2_before_2d": before_2d,
+        "ex2_after_2d": after_2d,
+        "ex2_input_ids": batch["input_ids"],
+        "ex2_attention_mask": batch["attention_mask"],
     }
     values = {
         "ex2_relative_change": relative_change(before, after),

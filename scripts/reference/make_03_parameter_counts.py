@@ -10,7 +10,6 @@ Keys are prefixed by the exercise they serve (``ex1_`` ... ``ex5_``).
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -51,7 +50,14 @@ def agree(measured: int, closed_form: int, what: str) -> int:
 def exercise_1() -> list:
     """[d, r, bias, count] for single adapters of several shapes."""
     cases = []
-    for d, r, bias in [(4, 1, True), (10, 3, False), (100, 7, True), (1024, 16, True), (512, 48, False), (2048, 1, True)]:
+    for d, r, bias in [
+        (4, 1, True),
+        (10, 3, False),
+        (100, 7, True),
+        (1024, 16, True),
+        (512, 48, False),
+        (2048, 1, True),
+    ]:
         measured = numel(BottleneckAdapter(d, r, bias=bias))
         cases.append([d, r, bias, agree(measured, adapter_parameter_count(d, r, bias), f"adapter d={d} r={r}")])
     return cases
@@ -113,7 +119,11 @@ def exercise_5() -> tuple[list, list]:
     for n, name in [(1, "float32"), (7, "float16"), (1000, "bfloat16"), (123, "float64"), (0, "float32"), (99, "int8")]:
         dtypes.append([n, name, torch.empty(n, dtype=getattr(torch, name)).untyped_storage().nbytes()])
     files = []
-    for d, n_layers, r, placement, bias in [(16, 2, 4, "houlsby", True), (32, 3, 8, "pfeiffer", False), (24, 1, 2, "pfeiffer", True)]:
+    for d, n_layers, r, placement, bias in [
+        (16, 2, 4, "houlsby", True),
+        (32, 3, 8, "pfeiffer", False),
+        (24, 1, 2, "pfeiffer", True),
+    ]:
         model = add_adapters(tiny_bert(d, n_layers, head=True), placement=placement, bottleneck=r, bias=bias)
         with tempfile.TemporaryDirectory() as tmp:
             path = save_adapters(model, tmp, include_head=False) / WEIGHTS_NAME

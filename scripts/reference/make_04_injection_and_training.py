@@ -69,8 +69,14 @@ def trainable_after_freezing(model: torch.nn.Module, bottleneck: int) -> int:
 
 def exercise_2() -> dict:
     """Trainable parameters of the notebook's tiny models after Houlsby adapters + freezing."""
-    tiny = dict(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                intermediate_size=64, max_position_embeddings=64)
+    tiny = dict(
+        vocab_size=120,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     classifier = BertForSequenceClassification(BertConfig(**tiny, num_labels=3))
     wide = dict(tiny, hidden_size=48, num_hidden_layers=3, intermediate_size=96)
     encoder = BertModel(BertConfig(**wide))

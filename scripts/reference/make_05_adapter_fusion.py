@@ -33,16 +33,18 @@ def exercise_1() -> dict[str, torch.Tensor]:
     """MyFusion: weights, inputs and outputs of three fusions (batched, unbatched, a single adapter)."""
     tensors = {}
     cases = {
-        "batch": (8, 3, (2, 5), 11),   # h (2, 5, 8), adapter outputs (2, 5, 3, 8)
-        "single": (6, 2, (), 12),      # h (6,), adapter outputs (2, 6)
-        "one": (5, 1, (4,), 13),       # one adapter: out = h + V z
+        "batch": (8, 3, (2, 5), 11),  # h (2, 5, 8), adapter outputs (2, 5, 3, 8)
+        "single": (6, 2, (), 12),  # h (6,), adapter outputs (2, 6)
+        "one": (5, 1, (4,), 13),  # one adapter: out = h + V z
     }
     for case, (d, n, lead, seed) in cases.items():
         fusion = random_fusion(d, n, seed)
         h = torch.randn(*lead, d)
         z = torch.randn(*lead, n, d)
         out, weights = fusion(h, z)
-        tensors.update({f"ex1_{case}_{key.replace('.', '_')}": value.clone() for key, value in fusion.state_dict().items()})
+        tensors.update(
+            {f"ex1_{case}_{key.replace('.', '_')}": value.clone() for key, value in fusion.state_dict().items()}
+        )
         tensors.update({f"ex1_{case}_h": h, f"ex1_{case}_z": z, f"ex1_{case}_out": out, f"ex1_{case}_weights": weights})
     return tensors
 

@@ -104,15 +104,19 @@ def exercises_3_to_5() -> tuple[dict[str, torch.Tensor], dict]:
     tensors, values = {}, {}
     for case, d_in, d_out, n, seed in FULL_CASES:
         layer = phm_layer(d_in, d_out, n, None, True, seed)
-        tensors.update({f"ex3_{case}_A": layer.A.clone(), f"ex3_{case}_B": layer.B.clone(), f"ex3_{case}_W": layer.weight})
+        tensors.update(
+            {f"ex3_{case}_A": layer.A.clone(), f"ex3_{case}_B": layer.B.clone(), f"ex3_{case}_W": layer.weight}
+        )
     for case, d_in, d_out, n, k, seed in LOW_RANK_CASES:
         layer = phm_layer(d_in, d_out, n, k, True, seed)
-        tensors.update({
-            f"ex4_{case}_A": layer.A.clone(),
-            f"ex4_{case}_s": layer.s.clone(),
-            f"ex4_{case}_t": layer.t.clone(),
-            f"ex4_{case}_W": layer.weight,
-        })
+        tensors.update(
+            {
+                f"ex4_{case}_A": layer.A.clone(),
+                f"ex4_{case}_s": layer.s.clone(),
+                f"ex4_{case}_t": layer.t.clone(),
+                f"ex4_{case}_W": layer.weight,
+            }
+        )
     for case, d_in, d_out, n, k, bias, shape, seed in LAYER_CASES:
         layer = phm_layer(d_in, d_out, n, k, bias, seed)
         x = torch.randn(*shape)

@@ -31,7 +31,7 @@ def _quiet(function):
 
 
 def sqlite_path(db_url: str) -> Path | None:
-    return Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
+    return Path(db_url[len("sqlite:///") :]) if db_url.startswith("sqlite:///") else None
 
 
 def backup(db_url: str, target: Path) -> Path | None:
@@ -76,14 +76,24 @@ def copy_structure(template_url: str, db_url: str, course_id: str, assignment: s
         for notebook in source.notebooks:
             dst.update_or_create_notebook(notebook.name, assignment)
             for cell in notebook.grade_cells:
-                dst.update_or_create_grade_cell(cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type)
+                dst.update_or_create_grade_cell(
+                    cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+                )
             for cell in notebook.solution_cells:
                 dst.update_or_create_solution_cell(cell.name, notebook.name, assignment)
             for cell in notebook.task_cells:
-                dst.update_or_create_task_cell(cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type)
+                dst.update_or_create_task_cell(
+                    cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+                )
             for cell in notebook.source_cells:
                 dst.update_or_create_source_cell(
-                    cell.name, notebook.name, assignment, cell_type=cell.cell_type, locked=cell.locked, source=cell.source, checksum=cell.checksum
+                    cell.name,
+                    notebook.name,
+                    assignment,
+                    cell_type=cell.cell_type,
+                    locked=cell.locked,
+                    source=cell.source,
+                    checksum=cell.checksum,
                 )
 
 
@@ -95,7 +105,14 @@ def read_results(db_url: str, course_id: str, assignment: str, student: str) -> 
         notebooks = {}
         for nb in submission.notebooks:
             notebooks[nb.name] = {
-                "grades": {g.name: {"auto_score": g.auto_score, "max_score": g.max_score, "needs_manual_grade": g.needs_manual_grade} for g in nb.grades},
+                "grades": {
+                    g.name: {
+                        "auto_score": g.auto_score,
+                        "max_score": g.max_score,
+                        "needs_manual_grade": g.needs_manual_grade,
+                    }
+                    for g in nb.grades
+                },
                 "comments": {c.name: c.auto_comment for c in nb.comments},
                 "late_submission_penalty": nb.late_submission_penalty,
             }
@@ -131,7 +148,10 @@ def zero_results(template_url: str, course_id: str, assignment: str) -> dict:
         notebooks = {}
         for nb in gb.find_assignment(assignment).notebooks:
             notebooks[nb.name] = {
-                "grades": {c.name: {"auto_score": 0.0, "max_score": c.max_score, "needs_manual_grade": False} for c in nb.grade_cells},
+                "grades": {
+                    c.name: {"auto_score": 0.0, "max_score": c.max_score, "needs_manual_grade": False}
+                    for c in nb.grade_cells
+                },
                 "comments": {},
                 "late_submission_penalty": None,
             }

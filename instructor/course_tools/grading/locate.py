@@ -41,7 +41,11 @@ def find_notebook(submitted: Path, student: str, assignment: str) -> Found:
         where = f"submitted/{student}/{assignment}/"
     else:
         # Some upload tools flatten the folder: submitted/<student>/<assignment>.ipynb or similar.
-        candidates = [p for p in _notebooks(submitted / student) if assignment in p.stem] if (submitted / student).is_dir() else []
+        candidates = (
+            [p for p in _notebooks(submitted / student) if assignment in p.stem]
+            if (submitted / student).is_dir()
+            else []
+        )
         where = f"submitted/{student}/"
         if not candidates:
             return Found(None, f"no folder submitted/{student}/{assignment}/ (expected {expected} in it)")
@@ -70,14 +74,18 @@ def read_notebook(path: Path) -> dict:
     except UnicodeDecodeError as err:
         raise NotebookUnreadable(f"{path.name} is not text (a notebook is a JSON text file): {err.reason}") from None
     except json.JSONDecodeError as err:
-        raise NotebookUnreadable(f"{path.name} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+        raise NotebookUnreadable(
+            f"{path.name} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookUnreadable(f"{path.name} is JSON but not a notebook (it has no list of cells)")
     if data.get("nbformat", 4) != 4:
         try:
             data = dict(nbformat.convert(nbformat.from_dict(data), 4))
         except Exception as err:  # noqa: BLE001 - any conversion failure means "cannot grade this file"
-            raise NotebookUnreadable(f"{path.name} is an nbformat {data.get('nbformat')} notebook that cannot be converted: {err}") from None
+            raise NotebookUnreadable(
+                f"{path.name} is an nbformat {data.get('nbformat')} notebook that cannot be converted: {err}"
+            ) from None
 
     cells = []
     for cell in data["cells"]:
@@ -102,7 +110,9 @@ def read_notebook(path: Path) -> dict:
     try:
         nbformat.validate(nbformat.from_dict(notebook))
     except Exception as err:  # noqa: BLE001
-        raise NotebookUnreadable(f"{path.name} is not a valid notebook after cleaning: {str(err).splitlines()[0]}") from None
+        raise NotebookUnreadable(
+            f"{path.name} is not a valid notebook after cleaning: {str(err).splitlines()[0]}"
+        ) from None
     return notebook
 
 

@@ -20,20 +20,17 @@ import copy
 import difflib
 from dataclasses import dataclass, field
 
-from course_lib.grading.locate import ensure_cell_ids
-from course_lib.nbcells import cell_role, cell_text, nbgrader_meta
-
-STUB_LINES = {"# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE"}
-KEY_FIELDS = ("grade_id", "grade", "solution", "locked", "task", "points")
-
-
-def _lines(source) -> list[str]:
-    return [line.rstrip() for line in cell_text(source).splitlines() if line.strip()]
-
-
-def normalise(text) -> str:
-    """Source text compared line by line, ignoring trailing spaces and blank lines."""
-    return "\n".join(_lines(text))
+from course_lib.nbcells import (
+    KEY_FIELDS,
+    STUB_LINES,
+    cell_role,
+    cell_text,
+    grade_id,
+    nbgrader_meta,
+    role_label,
+    source_lines,
+)
+from course_tools.grading.locate import ensure_cell_ids
 
 
 @dataclass
@@ -51,24 +48,23 @@ class SourceCell:
 
     @property
     def label(self) -> str:
-        return {"test": "test cell", "solution": "solution cell", "task": "task cell", "locked": "read-only cell"}.get(self.role, "cell") + f" {self.grade_id}"
+        return role_label(self.role, self.grade_id)
 
 
 def source_cells(master: dict, release: dict) -> list[SourceCell]:
     """The source notebook's cells with their roles, each paired with its release version."""
-    by_id = {nbgrader_meta(c).get("grade_id"): c for c in release["cells"] if nbgrader_meta(c).get("grade_id")}
+    by_id = {grade_id(c): c for c in release["cells"] if grade_id(c)}
     same_length = len(release["cells"]) == len(master["cells"])
     cells = []
     for i, cell in enumerate(master["cells"]):
-        meta = nbgrader_meta(cell)
-        grade_id = meta.get("grade_id")
-        if grade_id and grade_id in by_id:
-            released = by_id[grade_id]
+        cell_id = grade_id(cell)
+        if cell_id and cell_id in by_id:
+            released = by_id[cell_id]
         elif same_length:
             released = release["cells"][i]
         else:
             released = cell
-        cells.append(SourceCell(i, cell["cell_type"], cell_role(meta), grade_id, cell, released))
+        cells.append(SourceCell(i, cell["cell_type"], cell_role(nbgrader_meta(cell)), cell_id, cell, released))
     return cells
 
 
@@ -82,15 +78,17 @@ class _Scorer:
     def __init__(self, sources: list[SourceCell]):
         self.sources = sources
         self.graded_ids = {s.grade_id for s in sources if s.role != "plain"}
-        self.lines = [(_lines(s.release["source"]), _lines(s.master["source"])) for s in sources]
+        self.lines = [(source_lines(s.release["source"]), source_lines(s.master["source"])) for s in sources]
         self.skeleton = [
-            {line.strip() for line in _lines(s.release["source"]) if line.strip() not in STUB_LINES} if s.role == "solution" else set()
+            {line.strip() for line in source_lines(s.release["source"]) if line.strip() not in STUB_LINES}
+            if s.role == "solution"
+            else set()
             for s in sources
         ]
 
     def score(self, i: int, cell: dict) -> float:
         src = self.sources[i]
-        sub_id = nbgrader_meta(cell).get("grade_id")
+        sub_id = grade_id(cell)
         if src.role != "plain" and sub_id == src.grade_id:
             bonus = 100.0
         elif sub_id in self.graded_ids:
@@ -99,7 +97,7 @@ class _Scorer:
             bonus = 0.0
         if cell["cell_type"] != src.cell_type and not bonus:
             return 0.0
-        sub_lines = _lines(cell.get("source", ""))
+        sub_lines = source_lines(cell.get("source", ""))
         if src.role == "solution":
             skeleton = self.skeleton[i]
             if skeleton:
@@ -191,12 +189,12 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
     result = Repair(notebook={})
 
     def fix(cell: dict, src: SourceCell) -> dict:
-        old = nbgrader_meta(cell)
+        old, released = nbgrader_meta(cell), nbgrader_meta(src.release)
         release_meta = src.release.get("metadata", {})
         if not old:
             stripped.append(src.grade_id)
-        elif any(old.get(k) != release_meta.get("nbgrader", {}).get(k) for k in KEY_FIELDS):
-            if old.get("points") != release_meta.get("nbgrader", {}).get("points") and old.get("grade_id") == src.grade_id:
+        elif any(old.get(k) != released.get(k) for k in KEY_FIELDS):
+            if old.get("points") != released.get("points") and old.get("grade_id") == src.grade_id:
                 points_edited.append(src.grade_id)
             else:
                 meta_edited.append(src.grade_id)
@@ -204,7 +202,7 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
         for key in ("deletable", "editable"):
             if key in release_meta:
                 metadata[key] = release_meta[key]
-        metadata["nbgrader"] = copy.deepcopy(release_meta.get("nbgrader", nbgrader_meta(src.master)))
+        metadata["nbgrader"] = copy.deepcopy(released or nbgrader_meta(src.master))
         cell["metadata"] = metadata
         if cell["cell_type"] != src.cell_type:
             retyped.append(src.grade_id)
@@ -215,8 +213,8 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
                 cell.pop("outputs", None)
                 cell.pop("execution_count", None)
         if src.locked:
-            text = normalise(cell.get("source", ""))
-            if text not in (normalise(src.release["source"]), normalise(src.master["source"])):
+            lines = source_lines(cell.get("source", ""))  # ignoring trailing spaces and blank lines
+            if lines not in (source_lines(src.release["source"]), source_lines(src.master["source"])):
                 edited.append(src.grade_id)
             cell["source"] = cell_text(src.master["source"])
         return cell
@@ -246,12 +244,12 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
             if src.role == "solution":
                 result.solution_cells[src.grade_id] = cell["source"]
         else:
-            grade_id = nbgrader_meta(cell).get("grade_id")
-            if grade_id:
-                if grade_id in matched_ids:
-                    duplicates[grade_id] = duplicates.get(grade_id, 1) + 1
+            cell_id = grade_id(cell)
+            if cell_id:
+                if cell_id in matched_ids:
+                    duplicates[cell_id] = duplicates.get(cell_id, 1) + 1
                 else:
-                    unknown.append(str(grade_id))
+                    unknown.append(cell_id)
             if "nbgrader" in cell.get("metadata", {}):
                 del cell["metadata"]["nbgrader"]
             if i is None and cell["cell_type"] == "code":
@@ -261,7 +259,9 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
 
     notebook = copy.deepcopy({k: v for k, v in submission.items() if k != "cells"})
     notebook["metadata"] = notebook.get("metadata") or {}
-    notebook["metadata"]["kernelspec"] = copy.deepcopy(master.get("metadata", {}).get("kernelspec", notebook["metadata"].get("kernelspec")))
+    notebook["metadata"]["kernelspec"] = copy.deepcopy(
+        master.get("metadata", {}).get("kernelspec", notebook["metadata"].get("kernelspec"))
+    )
     notebook["cells"] = out
     ensure_cell_ids(notebook)
     result.notebook = notebook
@@ -270,26 +270,49 @@ def repair(master: dict, release: dict, submission: dict) -> Repair:
 
     notes = result.notes
     if result.matched < len(graded) / 2:
-        notes.append(("repaired", f"only {result.matched} of the {len(graded)} graded cells were found: is this the right notebook?"))
+        notes.append(
+            (
+                "repaired",
+                f"only {result.matched} of the {len(graded)} graded cells were found: is this the right notebook?",
+            )
+        )
     if stripped:
         if len(stripped) == result.matched:
-            notes.append(("repaired", f"nbgrader metadata stripped from the whole notebook: restored on all {len(stripped)} graded cells by matching them to the source"))
+            notes.append(
+                (
+                    "repaired",
+                    f"nbgrader metadata stripped from the whole notebook: restored on all {len(stripped)} graded cells by matching them to the source",
+                )
+            )
         else:
-            notes.append(("repaired", f"nbgrader metadata missing on {len(stripped)} graded cells, restored: {_names(stripped)}"))
+            notes.append(
+                ("repaired", f"nbgrader metadata missing on {len(stripped)} graded cells, restored: {_names(stripped)}")
+            )
     if meta_edited:
         notes.append(("repaired", f"nbgrader metadata changed on {_names(meta_edited)}: restored from the source"))
     if points_edited:
-        notes.append(("tampering", f"points changed in the metadata of {_names(points_edited)}: restored from the source"))
-    for grade_id, count in duplicates.items():
-        notes.append(("repaired", f"cell {grade_id} appears {count} times: graded the last copy, the others run as plain cells"))
+        notes.append(
+            ("tampering", f"points changed in the metadata of {_names(points_edited)}: restored from the source")
+        )
+    for cell_id, count in duplicates.items():
+        notes.append(
+            ("repaired", f"cell {cell_id} appears {count} times: graded the last copy, the others run as plain cells")
+        )
     if unknown:
         notes.append(("repaired", f"metadata names unknown cells {_names(unknown)}: removed"))
     if retyped:
         notes.append(("repaired", f"cell type changed on {_names(retyped)}: set back"))
     if edited:
-        notes.append(("repaired", f"locked cell {_names(edited)} was edited: restored from the source (hidden tests included)"))
+        notes.append(
+            ("repaired", f"locked cell {_names(edited)} was edited: restored from the source (hidden tests included)")
+        )
     if restored:
         notes.append(("repaired", f"deleted cell {_names(restored)} restored from the source"))
     if no_solution:
-        notes.append(("repaired", f"solution cell {_names(no_solution)} not found: graded as unanswered unless its code is elsewhere"))
+        notes.append(
+            (
+                "repaired",
+                f"solution cell {_names(no_solution)} not found: graded as unanswered unless its code is elsewhere",
+            )
+        )
     return result

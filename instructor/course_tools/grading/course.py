@@ -16,7 +16,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-SCRATCH_DIRS = {"source": "source", "release": "release", "submitted": "submitted", "autograded": "autograded", "feedback": "feedback"}
+SCRATCH_DIRS = {
+    "source": "source",
+    "release": "release",
+    "submitted": "submitted",
+    "autograded": "autograded",
+    "feedback": "feedback",
+}
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -40,19 +46,21 @@ class Course:
     config_text: str
 
     @classmethod
-    def load(cls, root: Path) -> "Course":
+    def load(cls, root: Path) -> Course:
         from nbgrader.coursedir import CourseDirectory
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
 
         root = root.resolve()
         config_file = root / "nbgrader_config.py"
-        config = PyFileConfigLoader(config_file.name, path=str(root)).load_config() if config_file.is_file() else Config()
+        config = (
+            PyFileConfigLoader(config_file.name, path=str(root)).load_config() if config_file.is_file() else Config()
+        )
         coursedir = CourseDirectory(config=config)
         coursedir.root = str(root)
         db_url = coursedir.db_url
-        if db_url.startswith("sqlite:///") and not os.path.isabs(db_url[len("sqlite:///"):]):
-            db_url = f"sqlite:///{root / db_url[len('sqlite:///'):]}"
+        if db_url.startswith("sqlite:///") and not os.path.isabs(db_url[len("sqlite:///") :]):
+            db_url = f"sqlite:///{root / db_url[len('sqlite:///') :]}"
 
         def folder(name: str) -> Path:
             path = Path(name)
@@ -81,7 +89,7 @@ def scratch_config(course: Course, root: Path, extra: str = "") -> str:
     lines = [
         course.config_text,
         "",
-        "# ---- added by course_lib.grading: a scratch course for one grading job ----",
+        "# ---- added by course_tools.grading: a scratch course for one grading job ----",
         f"c.CourseDirectory.root = {str(root)!r}",
         f"c.CourseDirectory.course_id = {course.course_id!r}",
         f"c.CourseDirectory.db_url = {'sqlite:///' + str(root / 'gradebook.db')!r}",
@@ -97,16 +105,23 @@ def make_template(course: Course, assignment: str, where: Path) -> Path:
     notebook is what learners got (the repair compares submissions with it)."""
     source = course.source / assignment
     if not (source / f"{assignment}.ipynb").is_file():
-        raise FileNotFoundError(f"no source notebook {source / (assignment + '.ipynb')}: is {assignment!r} an assignment of this course?")
+        raise FileNotFoundError(
+            f"no source notebook {source / (assignment + '.ipynb')}: is {assignment!r} an assignment of this course?"
+        )
     where.mkdir(parents=True)
     shutil.copytree(source, where / "source" / assignment, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (where / "nbgrader_config.py").write_text(scratch_config(course, where))
     run = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
-        cwd=where, env=nbgrader_env(), capture_output=True, text=True,
+        cwd=where,
+        env=nbgrader_env(),
+        capture_output=True,
+        text=True,
     )
     if run.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed on the source notebook:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        raise RuntimeError(
+            f"nbgrader generate_assignment {assignment} failed on the source notebook:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        )
     return where
 
 

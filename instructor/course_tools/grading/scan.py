@@ -15,11 +15,26 @@ from __future__ import annotations
 import ast
 import re
 
-from course_lib.nbcells import cell_role, cell_text
+from course_lib.nbcells import cell_role, cell_text, nbgrader_meta
 
 NETWORK_MODULES = {
-    "socket", "ssl", "urllib", "urllib2", "urllib3", "http", "requests", "httpx", "aiohttp", "ftplib",
-    "smtplib", "telnetlib", "websocket", "websockets", "paramiko", "pycurl", "xmlrpc",
+    "socket",
+    "ssl",
+    "urllib",
+    "urllib2",
+    "urllib3",
+    "http",
+    "requests",
+    "httpx",
+    "aiohttp",
+    "ftplib",
+    "smtplib",
+    "telnetlib",
+    "websocket",
+    "websockets",
+    "paramiko",
+    "pycurl",
+    "xmlrpc",
 }
 ALWAYS_PROTECTED = {"builtins", "__builtins__"}
 MODULE_STRING = re.compile(r"^course_lib(\.\w+)*$")
@@ -101,7 +116,7 @@ class SourceFacts:
             tree = parse(cell_text(cell["source"]))
             if tree is None:
                 continue
-            role = cell_role(cell.get("metadata", {}).get("nbgrader", {}) or {})
+            role = cell_role(nbgrader_meta(cell))
             self.allowed_imports |= {(module, name) for module, name, _ in imports(tree)}
             if role == "solution":
                 solution_bound |= set(_bound_names(tree))
@@ -112,8 +127,13 @@ class SourceFacts:
                     provided.setdefault(name, how)
         # Names the tests use that the notebook provides (not the ones learners are asked to define).
         kept = {name: how for name, how in provided.items() if name in test_uses and name not in solution_bound}
-        self.protected = {name: ("def" if how[0] == "def" else f"import {how[1]}" + (f".{how[2]}" if how[2] else "")) for name, how in kept.items()}
-        self.reimports = {name: import_statement(name, how[1], how[2]) for name, how in kept.items() if how[0] == "import"}
+        self.protected = {
+            name: ("def" if how[0] == "def" else f"import {how[1]}" + (f".{how[2]}" if how[2] else ""))
+            for name, how in kept.items()
+        }
+        self.reimports = {
+            name: import_statement(name, how[1], how[2]) for name, how in kept.items() if how[0] == "import"
+        }
 
 
 def _short(text: str, keep: int = 48) -> str:
@@ -141,7 +161,9 @@ def scan_code(code: str, facts: SourceFacts, where: str) -> list[tuple[str, str]
         if root in NETWORK_MODULES:
             network.append(module)
         if as_name in facts.protected and facts.protected[as_name] != f"import {module}" + (f".{name}" if name else ""):
-            notes.append(("tampering", f"{where} re-imports {as_name!r}, which the tests use, as {_describe(module, name)}"))
+            notes.append(
+                ("tampering", f"{where} re-imports {as_name!r}, which the tests use, as {_describe(module, name)}")
+            )
     gradebook, outside = [], []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -155,11 +177,20 @@ def scan_code(code: str, facts: SourceFacts, where: str) -> list[tuple[str, str]
     if gradebook:
         notes.append(("sandbox-violation", f"{where} refers to the gradebook ({', '.join(dict.fromkeys(gradebook))})"))
     if outside:
-        notes.append(("sandbox-violation", f"{where} refers to other students' or the course's files ({', '.join(dict.fromkeys(outside))})"))
+        notes.append(
+            (
+                "sandbox-violation",
+                f"{where} refers to other students' or the course's files ({', '.join(dict.fromkeys(outside))})",
+            )
+        )
     if reference:
-        notes.append(("reference-import", f"{where} uses course_lib's reference: {', '.join(dict.fromkeys(reference))}"))
+        notes.append(
+            ("reference-import", f"{where} uses course_lib's reference: {', '.join(dict.fromkeys(reference))}")
+        )
     if network:
-        notes.append(("sandbox-violation", f"{where} opens network connections (imports {', '.join(sorted(set(network)))})"))
+        notes.append(
+            ("sandbox-violation", f"{where} opens network connections (imports {', '.join(sorted(set(network)))})")
+        )
 
     patched = []
     for node in ast.walk(tree):
@@ -171,7 +202,12 @@ def scan_code(code: str, facts: SourceFacts, where: str) -> list[tuple[str, str]
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node in tree.body:
             if node.name in facts.protected:
                 patched.append(node.name)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") and node.args:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("setattr", "delattr")
+            and node.args
+        ):
             root = _root(node.args[0])
             if root in facts.protected or root in ALWAYS_PROTECTED:
                 patched.append(f"{root}.<attribute>")
@@ -181,10 +217,16 @@ def scan_code(code: str, facts: SourceFacts, where: str) -> list[tuple[str, str]
                     patched.append(sub.id)
                 elif isinstance(sub, (ast.Attribute, ast.Subscript)):
                     root = _root(sub)
-                    if root in facts.protected or root in ALWAYS_PROTECTED or ast.unparse(sub).startswith("sys.modules"):
+                    if (
+                        root in facts.protected
+                        or root in ALWAYS_PROTECTED
+                        or ast.unparse(sub).startswith("sys.modules")
+                    ):
                         patched.append(ast.unparse(sub))
     if patched:
-        notes.append(("tampering", f"{where} redefines or patches what the tests use: {', '.join(dict.fromkeys(patched))}"))
+        notes.append(
+            ("tampering", f"{where} redefines or patches what the tests use: {', '.join(dict.fromkeys(patched))}")
+        )
     return notes
 
 

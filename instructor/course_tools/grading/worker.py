@@ -1,9 +1,9 @@
-"""Grade one student in their scratch course: ``python -m course_lib.grading.worker JOB.json``.
+"""Grade one student in their scratch course: ``python -m course_tools.grading.worker JOB.json``.
 
 Runs in its own process (the parent kills it if it overruns), from the scratch course folder:
 ``nbgrader autograde ASSIGNMENT --student=ID`` then ``nbgrader generate_feedback``, through nbgrader's
 own applications and the scratch ``nbgrader_config.py``. The student's kernel runs sandboxed (see
-:mod:`course_lib.grading.kernel`). Writes ``result.json`` next to the job file: the scratch
+:mod:`course_tools.grading.kernel`). Writes ``result.json`` next to the job file: the scratch
 gradebook's rows for this student, the first error of every grade cell, and what the limits did.
 """
 
@@ -16,9 +16,15 @@ import sys
 import traceback
 from pathlib import Path
 
+from course_lib.nbcells import cell_text, grade_id, is_graded, nbgrader_meta, source_lines
+
 BLOCKED_MARKERS = (
-    "Network is unreachable", "Temporary failure in name resolution", "Name or service not known",
-    "No address associated with hostname", "Read-only file system", "Errno 101",
+    "Network is unreachable",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "No address associated with hostname",
+    "Read-only file system",
+    "Errno 101",
 )
 
 
@@ -51,11 +57,10 @@ def cell_label(notebook: dict, index: int) -> str:
     if not 0 <= index < len(cells):
         return f"cell {index}"
     cell = cells[index]
-    grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-    if grade_id:
-        return f"cell {grade_id}"
-    text = cell.get("source", "")
-    first = next((line.strip() for line in ("".join(text) if isinstance(text, list) else text).splitlines() if line.strip()), "")
+    cell_id = grade_id(cell)
+    if cell_id:
+        return f"cell {cell_id}"
+    first = next((line.strip() for line in source_lines(cell.get("source"))), "")
     return f"cell {index} ({first[:40]!r})" if first else f"cell {index}"
 
 
@@ -64,7 +69,7 @@ def blocked_attempts(notebook: dict) -> list[str]:
     found = []
     for index, cell in enumerate(notebook.get("cells", [])):
         for out in cell.get("outputs", []):
-            text = "".join(out.get(key) if isinstance(out.get(key), str) else "".join(out.get(key) or []) for key in ("evalue", "text"))
+            text = "".join(cell_text(out.get(key)) for key in ("evalue", "text"))  # a str, or a list of lines
             for marker in BLOCKED_MARKERS:
                 if marker in text:
                     found.append(f"{marker} ({cell_label(notebook, index)})")
@@ -83,8 +88,8 @@ def main(argv: list[str]) -> int:
     from nbgrader.apps.autogradeapp import AutogradeApp
     from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
 
-    from course_lib.grading import execute
-    from course_lib.grading.gradebook import read_results
+    from course_tools.grading import execute
+    from course_tools.grading.gradebook import read_results
 
     result: dict = {"failure": None, "feedback_failure": None}
     common = [assignment, f"--student={student}", "--force"]
@@ -93,11 +98,7 @@ def main(argv: list[str]) -> int:
     result["events"] = execute.EVENTS
     if graded.is_file():
         notebook = json.loads(graded.read_text())
-        result["errors"] = {
-            c["metadata"]["nbgrader"]["grade_id"]: first_error(c)
-            for c in notebook["cells"]
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade")
-        }
+        result["errors"] = {grade_id(c): first_error(c) for c in notebook["cells"] if is_graded(nbgrader_meta(c))}
         result["blocked"] = blocked_attempts(notebook)
         for event in result["events"]:
             event["label"] = cell_label(notebook, event["cell"])
@@ -109,7 +110,9 @@ def main(argv: list[str]) -> int:
         result["failure"] = "nbgrader autograde wrote no graded notebook"
     if result["failure"] is None:
         try:
-            result["gradebook"] = read_results(f"sqlite:///{course / 'gradebook.db'}", job["course_id"], assignment, student)
+            result["gradebook"] = read_results(
+                f"sqlite:///{course / 'gradebook.db'}", job["course_id"], assignment, student
+            )
         except Exception as err:  # noqa: BLE001
             result["failure"] = f"cannot read the scratch gradebook: {err}"
     (job_path.parent / "result.json").write_text(json.dumps(result, indent=1, default=str))

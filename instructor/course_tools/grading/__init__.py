@@ -1,4 +1,4 @@
-"""Grading a class with nbgrader, safely: ``python -m course_lib.grading autograde ASSIGNMENT``.
+"""Grading a class with nbgrader, safely: ``python -m course_tools.grading autograde ASSIGNMENT``.
 
 Built on nbgrader's own applications (``autograde``, ``generate_feedback``) and gradebook API; what it
 adds is isolation and robustness:
@@ -20,7 +20,7 @@ This package imports nothing heavy: :mod:`.launch` starts every kernel.
 
 
 def grade_assignment(*args, **kwargs):
-    """See :func:`course_lib.grading.batch.grade_assignment`."""
-    from course_lib.grading.batch import grade_assignment as run
+    """See :func:`course_tools.grading.batch.grade_assignment`."""
+    from course_tools.grading.batch import grade_assignment as run
 
     return run(*args, **kwargs)

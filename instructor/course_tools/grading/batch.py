@@ -3,7 +3,7 @@
 1. A template scratch course runs ``nbgrader generate_assignment`` on the source notebook.
 2. Each student, in a worker thread (``--jobs N`` at a time): find and read the notebook, repair its
    metadata against the source, scan the code, build the student's scratch course and run
-   :mod:`course_lib.grading.worker` in a child process with a hard time limit.
+   :mod:`course_tools.grading.worker` in a child process with a hard time limit.
 3. The main thread alone writes the instructor's gradebook, one student at a time, as results arrive
    (after backing it up), and copies the graded notebook and the feedback into the course.
 4. Reports: ``grades.csv``, ``summary.md``, ``summary.csv``, ``results.json`` (see :mod:`.report`).
@@ -24,18 +24,20 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_lib.grading import gradebook, report
-from course_lib.grading.course import Course, make_student_course, make_template, nbgrader_env, scratch_config
-from course_lib.grading.guard import guard_tests
-from course_lib.grading.locate import NotebookUnreadable, ensure_cell_ids, find_notebook, read_notebook
-from course_lib.grading.repair import repair
-from course_lib.grading.results import NOT_RECORDED, CellGrade, StudentResult
-from course_lib.grading.scan import SourceFacts, scan
+from course_tools.grading import gradebook, report
+from course_tools.grading.course import Course, make_student_course, make_template, nbgrader_env, scratch_config
+from course_tools.grading.guard import guard_tests
+from course_tools.grading.locate import NotebookUnreadable, ensure_cell_ids, find_notebook, read_notebook
+from course_tools.grading.repair import repair
+from course_tools.grading.results import NOT_RECORDED, CellGrade, StudentResult
+from course_tools.grading.scan import SourceFacts, scan
 
 GRACE_SECONDS = 120
 # Repair and scan parse learner code with ``ast``, which is not safe to run in several threads at once
 # on every Python version ("AST constructor recursion depth mismatch" on 3.11): one student at a time.
-_PARSE_LOCK = threading.Lock()  # nbgrader's own work around the notebook: start-up, sanitising, feedback, kernel shutdown
+_PARSE_LOCK = (
+    threading.Lock()
+)  # nbgrader's own work around the notebook: start-up, sanitising, feedback, kernel shutdown
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Options:
 
 def _grading_config(options: Options, socket_dir: Path, kernel_log: Path) -> str:
     lines = [
-        'c.Autograde.autograde_preprocessors = ["course_lib.grading.execute.GuardedExecute", '
+        'c.Autograde.autograde_preprocessors = ["course_tools.grading.execute.GuardedExecute", '
         '"nbgrader.preprocessors.IgnorePattern", "nbconvert.preprocessors.ClearMetadataPreprocessor", '
         '"nbgrader.preprocessors.LimitOutput", "nbgrader.preprocessors.SaveAutoGrades", '
         '"nbgrader.preprocessors.AssignLatePenalties", "nbgrader.preprocessors.CheckCellMetadata"]',
@@ -143,7 +145,9 @@ class Grader:
         folder = self.work / "students" / student
         socket_dir = Path(tempfile.mkdtemp(prefix="cgk-"))  # short path: Unix sockets allow 107 bytes
         try:
-            config = scratch_config(self.course, folder / "course", _grading_config(self.options, socket_dir, folder / "kernel.log"))
+            config = scratch_config(
+                self.course, folder / "course", _grading_config(self.options, socket_dir, folder / "kernel.log")
+            )
             scratch = make_student_course(self.template, self.assignment, folder / "course", config)
             target = scratch / "submitted" / student / self.assignment
             target.mkdir(parents=True)
@@ -158,8 +162,14 @@ class Grader:
     def _run_worker(self, result: StudentResult, folder: Path, scratch: Path) -> StudentResult:
         threads = max(1, (os.cpu_count() or 1) // max(1, self.options.jobs))
         job = {
-            "course": str(scratch), "assignment": self.assignment, "student": result.student, "course_id": self.course.course_id,
-            "env": {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads)), "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", str(threads))},
+            "course": str(scratch),
+            "assignment": self.assignment,
+            "student": result.student,
+            "course_id": self.course.course_id,
+            "env": {
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads)),
+                "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", str(threads)),
+            },
         }
         (folder / "job.json").write_text(json.dumps(job))
         limit = self.options.notebook_timeout + GRACE_SECONDS
@@ -167,8 +177,12 @@ class Grader:
             if self.stopping:
                 raise RuntimeError("grading was interrupted")
             process = subprocess.Popen(
-                [sys.executable, "-m", "course_lib.grading.worker", str(folder / "job.json")],
-                cwd=scratch, env=nbgrader_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", "course_tools.grading.worker", str(folder / "job.json")],
+                cwd=scratch,
+                env=nbgrader_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             self.running.add(process)
         try:
@@ -184,7 +198,10 @@ class Grader:
             raise RuntimeError("grading was interrupted")
         outcome_path = folder / "result.json"
         if not outcome_path.is_file():
-            result.note("failed", f"grader process ended with status {process.returncode} and no result: {_tail(folder / 'worker.log')}")
+            result.note(
+                "failed",
+                f"grader process ended with status {process.returncode} and no result: {_tail(folder / 'worker.log')}",
+            )
             return result
         outcome = json.loads(outcome_path.read_text())
         if outcome.get("failure"):
@@ -194,7 +211,8 @@ class Grader:
         errors = outcome.get("errors", {})
         result.cells = [
             CellGrade(name, float(row["auto_score"] or 0.0), float(row["max_score"]), errors.get(name, ""))
-            for name, row in grades.items() if name in self.cell_max
+            for name, row in grades.items()
+            if name in self.cell_max
         ]
         result.cells.sort(key=lambda c: list(self.cell_max).index(c.grade_id))
         result.gradebook = outcome["gradebook"]
@@ -219,16 +237,31 @@ class Grader:
         not_run = [e for e in events if e["kind"] == "not-run"]
         for event in timeouts:
             how = "did not stop when interrupted: the kernel was stopped" if event.get("stuck") else "was interrupted"
-            limit = f"the notebook's {self.options.notebook_timeout} s limit" if event.get("notebook") else "the cell time limit"
-            result.note("timeout", f"{event.get('label', event['cell'])} ran into {limit} after {event['seconds']:.0f} s and {how}")
+            limit = (
+                f"the notebook's {self.options.notebook_timeout} s limit"
+                if event.get("notebook")
+                else "the cell time limit"
+            )
+            result.note(
+                "timeout",
+                f"{event.get('label', event['cell'])} ran into {limit} after {event['seconds']:.0f} s and {how}",
+            )
         if not_run:
-            result.note("timeout" if "limit" in not_run[0]["why"] or "timeout" in not_run[0]["why"] else "kernel-died",
-                        f"{len(not_run)} cells not run ({not_run[0]['why']}): their tests scored 0")
+            result.note(
+                "timeout" if "limit" in not_run[0]["why"] or "timeout" in not_run[0]["why"] else "kernel-died",
+                f"{len(not_run)} cells not run ({not_run[0]['why']}): their tests scored 0",
+            )
         for event in events:
             if event["kind"] == "dead-kernel":
-                result.note("kernel-died", f"the kernel died in {event.get('label', event['cell'])} (crash, exit or out of memory)")
+                result.note(
+                    "kernel-died",
+                    f"the kernel died in {event.get('label', event['cell'])} (crash, exit or out of memory)",
+                )
             elif event["kind"] == "truncated":
-                result.note("output-truncated", f"{event.get('label', event['cell'])} produced {event['bytes'] / 1e6:.1f} MB of output, cut to {event['limit'] / 1e3:.0f} kB")
+                result.note(
+                    "output-truncated",
+                    f"{event.get('label', event['cell'])} produced {event['bytes'] / 1e6:.1f} MB of output, cut to {event['limit'] / 1e3:.0f} kB",
+                )
         if outcome.get("blocked"):
             result.note("sandbox-violation", f"blocked by the sandbox: {', '.join(outcome['blocked'][:3])}")
 
@@ -249,12 +282,22 @@ class Grader:
                 shutil.rmtree(target_dir)
             target_dir.mkdir(parents=True)
             shutil.copy(source, target_dir / Path(source).name)
+            # nbgrader's release_feedback (JupyterHub exchange) needs the submission's time stamp and secret too.
+            for extra in SUBMISSION_FILES:
+                if (Path(source).parent / extra).is_file():
+                    shutil.copy(Path(source).parent / extra, target_dir / extra)
             setattr(result, kind, os.path.relpath(target_dir / Path(source).name, self.course.root))
 
 
-def grade_assignment(assignment: str, root: Path | str = ".", options: Options | None = None, log=print) -> list[StudentResult]:
+#: Files nbgrader keeps beside a graded notebook and its feedback; release_feedback reads both.
+SUBMISSION_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+def grade_assignment(
+    assignment: str, root: Path | str = ".", options: Options | None = None, log=print
+) -> list[StudentResult]:
     """Grade every student (or ``options.students``) of ``assignment`` in the course at ``root``."""
-    from course_lib.grading import sandbox
+    from course_tools.grading import sandbox
 
     options = options or Options()
     course = Course.load(Path(root))
@@ -272,8 +315,11 @@ def grade_assignment(assignment: str, root: Path | str = ".", options: Options |
         grader = Grader(course, assignment, options, work)
         before = gradebook.backup(course.db_url, out / "gradebook-before.db")
         gradebook.copy_structure(grader.template_url, course.db_url, course.course_id, assignment)
-        log(f"grading {assignment}: {len(students)} students, {options.jobs} at a time, "
-            f"{'sandboxed' if options.sandbox else 'WITHOUT sandbox'}" + (f" (gradebook backed up to {before})" if before else ""))
+        log(
+            f"grading {assignment}: {len(students)} students, {options.jobs} at a time, "
+            f"{'sandboxed' if options.sandbox else 'WITHOUT sandbox'}"
+            + (f" (gradebook backed up to {before})" if before else "")
+        )
         results: list[StudentResult] = []
         pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
         try:
@@ -285,11 +331,15 @@ def grade_assignment(assignment: str, root: Path | str = ".", options: Options |
                 except Exception as err:  # noqa: BLE001 - the gradebook write failed: say so, keep going
                     result.note("failed", f"could not write the gradebook: {type(err).__name__}: {err}")
                 results.append(result)
-                log(f"[{done}/{len(students)}] {result.student}: {result.score:g}/{result.max_score:g} {result.status} ({result.seconds:.0f} s)")
+                log(
+                    f"[{done}/{len(students)}] {result.student}: {result.score:g}/{result.max_score:g} {result.status} ({result.seconds:.0f} s)"
+                )
         except KeyboardInterrupt:
             grader.stop()
             pool.shutdown(wait=True, cancel_futures=True)
-            log(f"interrupted: the {len(results)} students graded so far are in the gradebook, the others are untouched")
+            log(
+                f"interrupted: the {len(results)} students graded so far are in the gradebook, the others are untouched"
+            )
             raise
         pool.shutdown(wait=True)
         results.sort(key=lambda r: r.student)

@@ -17,9 +17,8 @@ import time
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Integer
-
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
 EVENTS: list[dict] = []  # {"kind": "timeout" | "not-run" | "truncated" | "dead-kernel", "cell": index, ...}
 
@@ -52,7 +51,7 @@ class GuardedExecute(Execute):
     max_output_bytes = Integer(100_000, help="largest output a cell keeps (characters)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
-        from course_lib.grading.kernel import GradingKernelManager
+        from course_tools.grading.kernel import GradingKernelManager
 
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
         super().__init__(*args, **kwargs)
@@ -112,9 +111,13 @@ class GuardedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
             # The kernel did not come back after the interrupt: it is stuck, later cells cannot run.
-            cell.outputs.append(_error("CellTimeoutError", "this cell ran past its time limit and did not stop when interrupted"))
+            cell.outputs.append(
+                _error("CellTimeoutError", "this cell ran past its time limit and did not stop when interrupted")
+            )
             self._stop("the kernel stopped responding after a timeout")
-            EVENTS.append({"kind": "timeout", "cell": index, "seconds": round(time.monotonic() - started, 1), "stuck": True})
+            EVENTS.append(
+                {"kind": "timeout", "cell": index, "seconds": round(time.monotonic() - started, 1), "stuck": True}
+            )
             return cell, resources
         except DeadKernelError:
             cell.outputs.append(_error("DeadKernelError", "the kernel died while running this cell"))
@@ -124,7 +127,14 @@ class GuardedExecute(Execute):
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
             seconds = round(time.monotonic() - started, 1)
             remaining = self._remaining()
-            EVENTS.append({"kind": "timeout", "cell": index, "seconds": seconds, "notebook": remaining is not None and remaining <= 0.5})
+            EVENTS.append(
+                {
+                    "kind": "timeout",
+                    "cell": index,
+                    "seconds": seconds,
+                    "notebook": remaining is not None and remaining <= 0.5,
+                }
+            )
             if remaining is not None and remaining <= 0.5:
                 self._stop(f"the notebook ran past its {self.notebook_timeout} s limit")
         return cell, resources

@@ -1,11 +1,13 @@
 """Start a student's kernel so that it cannot outlive grading or fill the disk.
 
-    python -m course_lib.grading.launch --max-file-bytes N -- <kernel command ...>
+    python .../course_tools/grading/launch.py --max-file-bytes N -- <kernel command ...>
+
+Run as a file, not as a module: inside the sandbox this one file is all the kernel sees of the instructor tools,
+so it imports nothing from them (nor anything heavy: it runs once per graded notebook).
 
 Sets ``PR_SET_PDEATHSIG`` (Linux: the kernel is killed when the grading process dies, even when it
 was started without the sandbox) and ``RLIMIT_FSIZE`` (a file the kernel writes cannot grow past N
-bytes: the write fails with "File too large"), then replaces itself with the kernel. Imports nothing
-heavy: it runs once per graded notebook.
+bytes: the write fails with "File too large"), then replaces itself with the kernel.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
-        print("usage: python -m course_lib.grading.launch [--max-file-bytes N] -- COMMAND ...", file=sys.stderr)
+        print("usage: python launch.py [--max-file-bytes N] -- COMMAND ...", file=sys.stderr)
         return 2
     parent = os.getppid()
     if sys.platform.startswith("linux"):

@@ -1,6 +1,6 @@
 """Command line of the grader. Run it from the course root (where nbgrader_config.py is):
 
-    python -m course_lib.grading autograde ASSIGNMENT [--jobs N] [--cell-timeout S] [--notebook-timeout S]
+    python -m course_tools.grading autograde ASSIGNMENT [--jobs N] [--cell-timeout S] [--notebook-timeout S]
 
 Submissions are read from nbgrader's layout, ``submitted/<student>/<assignment>/<assignment>.ipynb``.
 Grades go into gradebook.db, graded notebooks into autograded/, feedback into feedback/, and the
@@ -16,37 +16,72 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.grading", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m course_tools.grading", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     auto = sub.add_parser("autograde", help="grade every submission of one assignment")
     auto.add_argument("assignment")
     auto.add_argument("--jobs", "-j", type=int, default=1, help="students graded at the same time (default 1)")
-    auto.add_argument("--cell-timeout", type=int, default=None, help="seconds one cell may run (default: Execute.timeout of nbgrader_config.py)")
-    auto.add_argument("--notebook-timeout", type=int, default=1800, help="seconds one notebook may run in all (default 1800)")
-    auto.add_argument("--max-output", type=int, default=100_000, help="characters of output a cell keeps (default 100000)")
+    auto.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=None,
+        help="seconds one cell may run (default: Execute.timeout of nbgrader_config.py)",
+    )
+    auto.add_argument(
+        "--notebook-timeout", type=int, default=1800, help="seconds one notebook may run in all (default 1800)"
+    )
+    auto.add_argument(
+        "--max-output", type=int, default=100_000, help="characters of output a cell keeps (default 100000)"
+    )
     auto.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
-    auto.add_argument("--no-sandbox", action="store_true", help="run student code without the bwrap sandbox (trusted submissions only)")
-    auto.add_argument("--allow-read", action="append", default=[], type=Path, help="an extra folder the sandboxed code may read (repeatable)")
+    auto.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without the bwrap sandbox (trusted submissions only)",
+    )
+    auto.add_argument(
+        "--allow-read",
+        action="append",
+        default=[],
+        type=Path,
+        help="an extra folder the sandboxed code may read (repeatable)",
+    )
     auto.add_argument("--root", type=Path, default=Path("."), help="the course root (default: the current folder)")
     auto.add_argument("--out", type=Path, default=None, help="reports folder (default: <root>/reports/<assignment>)")
-    auto.add_argument("--work-dir", type=Path, default=None, help="where scratch courses go (default: a temporary folder)")
-    auto.add_argument("--keep-work", action="store_true", help="keep the scratch courses (to rerun nbgrader by hand in one)")
+    auto.add_argument(
+        "--work-dir", type=Path, default=None, help="where scratch courses go (default: a temporary folder)"
+    )
+    auto.add_argument(
+        "--keep-work", action="store_true", help="keep the scratch courses (to rerun nbgrader by hand in one)"
+    )
     args = parser.parse_args(argv)
 
-    from course_lib.grading.batch import Options, grade_assignment
-    from course_lib.grading.sandbox import SandboxUnavailable
+    from course_tools.grading.batch import Options, grade_assignment
+    from course_tools.grading.sandbox import SandboxUnavailable
 
     if args.jobs < 1 or (args.cell_timeout is not None and args.cell_timeout < 1) or args.notebook_timeout < 1:
         parser.error("--jobs, --cell-timeout and --notebook-timeout must be at least 1")
     root = args.root.resolve()
     if not (root / "nbgrader_config.py").is_file():
-        print(f"error: no nbgrader_config.py in {root}: run this from the course root (or pass --root)", file=sys.stderr)
+        print(
+            f"error: no nbgrader_config.py in {root}: run this from the course root (or pass --root)", file=sys.stderr
+        )
         return 2
     options = Options(
-        jobs=args.jobs, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, sandbox=not args.no_sandbox,
-        max_output_bytes=args.max_output, students=args.students, out=args.out, work_dir=args.work_dir,
-        keep_work=args.keep_work, readonly=[p.resolve() for p in args.allow_read],
+        jobs=args.jobs,
+        cell_timeout=args.cell_timeout,
+        notebook_timeout=args.notebook_timeout,
+        sandbox=not args.no_sandbox,
+        max_output_bytes=args.max_output,
+        students=args.students,
+        out=args.out,
+        work_dir=args.work_dir,
+        keep_work=args.keep_work,
+        readonly=[p.resolve() for p in args.allow_read],
     )
+
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 

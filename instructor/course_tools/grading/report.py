@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from course_lib.grading.results import STATUSES, StudentResult
+from course_tools.grading.results import STATUSES, StudentResult
 
 
 def _points(x: float) -> str:
@@ -34,8 +34,16 @@ def write_all(results: list[StudentResult], out: Path, assignment: str, seconds:
         writer.writerow(["student", "score", "max_score", "status", *cell_ids, "reason"])
         for r in results:
             by_id = {c.grade_id: c for c in r.cells}
-            writer.writerow([r.student, _points(r.score), _points(r.max_score), r.status,
-                             *(_points(by_id[i].score) if i in by_id else "" for i in cell_ids), r.reason])
+            writer.writerow(
+                [
+                    r.student,
+                    _points(r.score),
+                    _points(r.max_score),
+                    r.status,
+                    *(_points(by_id[i].score) if i in by_id else "" for i in cell_ids),
+                    r.reason,
+                ]
+            )
 
     (out / "summary.md").write_text(markdown(results, assignment, seconds, options))
     (out / "results.json").write_text(json.dumps([r.to_json() for r in results], indent=1))
@@ -49,19 +57,25 @@ def markdown(results: list[StudentResult], assignment: str, seconds: float, opti
     lines = [f"# Grading of {assignment}", ""]
     settings = ""
     if options is not None:
-        settings = (f"; {options.jobs} worker(s), cell limit {options.cell_timeout or 'from nbgrader_config.py'} s, "
-                    f"notebook limit {options.notebook_timeout} s, {'sandboxed' if options.sandbox else 'NOT sandboxed'}")
+        settings = (
+            f"; {options.jobs} worker(s), cell limit {options.cell_timeout or 'from nbgrader_config.py'} s, "
+            f"notebook limit {options.notebook_timeout} s, {'sandboxed' if options.sandbox else 'NOT sandboxed'}"
+        )
     lines.append(f"{len(results)} students, graded {time.strftime('%Y-%m-%d %H:%M')} in {seconds:.0f} s{settings}.")
     lines += ["", "| student | score | status | failed grade cells | reason |", "|---|---|---|---|---|"]
     for r in results:
         failed = ", ".join(f"{c.grade_id} ({_points(c.score)}/{_points(c.max_score)})" for c in r.failed_cells)
-        lines.append(f"| {_cell(r.student)} | {_points(r.score)}/{_points(r.max_score)} | {r.status} | {_cell(failed)} | {_cell(r.reason)} |")
+        lines.append(
+            f"| {_cell(r.student)} | {_points(r.score)}/{_points(r.max_score)} | {r.status} | {_cell(failed)} | {_cell(r.reason)} |"
+        )
 
     cell_ids = list(dict.fromkeys(c.grade_id for r in results for c in r.cells))
     lines += ["", "## Grade cells", "", "| grade cell | failed | students (first error) |", "|---|---|---|"]
     for grade_id in cell_ids:
         who = [(r.student, c.error) for r in results for c in r.cells if c.grade_id == grade_id and not c.passed]
-        shown = "; ".join(f"{s}" + (f" ({e[:80]})" if e else "") for s, e in who[:8]) + (f"; and {len(who) - 8} more" if len(who) > 8 else "")
+        shown = "; ".join(f"{s}" + (f" ({e[:80]})" if e else "") for s, e in who[:8]) + (
+            f"; and {len(who) - 8} more" if len(who) > 8 else ""
+        )
         lines.append(f"| {grade_id} | {len(who)}/{len(results)} | {_cell(shown)} |")
 
     present = [s for s in STATUSES if any(r.status == s for r in results)]

@@ -99,7 +99,7 @@ class StudentResult:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "StudentResult":
+    def from_json(cls, data: dict) -> StudentResult:
         data = {k: v for k, v in data.items() if k not in ("score", "status", "reason", "scratch")}
         data["cells"] = [CellGrade(**c) for c in data.get("cells", [])]
         data["notes"] = [Note(**n) for n in data.get("notes", [])]

@@ -1,9 +1,10 @@
 """The kernel manager nbgrader uses while grading: every kernel starts through
-:mod:`course_lib.grading.launch`, inside the bwrap sandbox unless grading runs with ``--no-sandbox``.
+:mod:`course_tools.grading.launch` (run as a file: :data:`.sandbox.LAUNCHER`), inside the bwrap sandbox unless
+grading runs with ``--no-sandbox``.
 
 Configured from the scratch course's ``nbgrader_config.py``::
 
-    c.Execute.kernel_manager_class = "course_lib.grading.kernel.GradingKernelManager"
+    c.Execute.kernel_manager_class = "course_tools.grading.kernel.GradingKernelManager"
     c.GradingKernelManager.sandbox = True
     c.GradingKernelManager.socket_dir = "/tmp/cgk-..."     # short: Unix socket paths are limited to 107 bytes
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, List, Unicode, default
 
-from course_lib.grading.sandbox import Sandbox
+from course_tools.grading.sandbox import LAUNCHER, Sandbox
 
 
 class GradingKernelManager(AsyncKernelManager):
@@ -60,7 +61,7 @@ class GradingKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        cmd = [sys.executable, "-m", "course_lib.grading.launch", "--max-file-bytes", str(self.max_file_bytes), "--", *cmd]
+        cmd = [sys.executable, str(LAUNCHER), "--max-file-bytes", str(self.max_file_bytes), "--", *cmd]
         if not self.sandbox:
             return cmd
         cwd = (self._launch_args or {}).get("cwd")

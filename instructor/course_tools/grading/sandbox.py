@@ -1,7 +1,9 @@
 """Run a student's kernel inside a bubblewrap (``bwrap``) sandbox.
 
 The kernel sees a read-only system: ``/usr``, a few files of ``/etc``, the Python installation, the
-virtual environment, course_lib and the course data. The only writable places are the folder the
+virtual environment, course_lib, the course data and the one file of the instructor tools the kernel starts
+through (:data:`LAUNCHER`; the rest of course_tools is not bound, unless it was installed into the environment
+rather than with ``pip install -e``). The only writable places are the folder the
 notebook runs in (a scratch copy for this one student) and a private ``/tmp``. There is no network
 (``--unshare-net``), no view of other processes, and nothing of the course folder: not the gradebook,
 not the other students' submissions. The kernel dies with the grading process (``--die-with-parent``).
@@ -25,14 +27,43 @@ INSTALL_HINT = (
     "(only for submissions you trust: student code then runs with your permissions and network)"
 )
 ETC_FILES = (
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group", "nsswitch.conf",
-    "hosts", "fonts", "ssl", "alternatives", "mime.types", "matplotlibrc",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "fonts",
+    "ssl",
+    "alternatives",
+    "mime.types",
+    "matplotlibrc",
 )
 ENV_KEEP = (
-    "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_DATA_DIR", "COURSE_FAST", "COURSE_DEVICE", "HF_HUB_OFFLINE",
-    "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "TOKENIZERS_PARALLELISM", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-    "NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONHASHSEED",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "COURSE_DATA_DIR",
+    "COURSE_FAST",
+    "COURSE_DEVICE",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "TOKENIZERS_PARALLELISM",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NBGRADER_EXECUTION",
+    "MPLBACKEND",
+    "PYTHONHASHSEED",
 )
+
+
+#: The kernel starts through this file (``python LAUNCHER ... -- KERNEL``), the one part of course_tools it sees.
+LAUNCHER = Path(__file__).resolve().with_name("launch.py")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -60,11 +91,12 @@ def supports(bwrap: str, option: str) -> bool:
 
 
 def python_paths() -> list[Path]:
-    """What the kernel needs to start Python and import the course: installation, venv, course_lib, data."""
+    """What the kernel needs to start Python and import the course: installation, venv, the launcher, course_lib,
+    data."""
     import course_lib
 
     package = Path(course_lib.__file__).resolve().parent
-    paths = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent.parent, package]
+    paths = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent.parent, LAUNCHER, package]
     for data in (package / "_data", package.parent / "data"):
         if data.is_dir():
             paths.append(data)
@@ -93,10 +125,24 @@ class Sandbox:
 
     def argv(self, cwd: Path | None = None) -> list[str]:
         args = [
-            self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--clearenv", "--proc", "/proc", "--dev", "/dev",
-            *(["--size", str(TMP_BYTES)] if supports(self.bwrap, "--size") else []), "--tmpfs", "/tmp",
-            "--ro-bind", "/usr", "/usr",
+            self.bwrap,
+            "--die-with-parent",
+            "--unshare-net",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--clearenv",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            *(["--size", str(TMP_BYTES)] if supports(self.bwrap, "--size") else []),
+            "--tmpfs",
+            "/tmp",
+            "--ro-bind",
+            "/usr",
+            "/usr",
         ]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(top):
@@ -110,7 +156,11 @@ class Sandbox:
         for path in self.writable:
             args += ["--bind", str(path), str(path)]
         env = {key: os.environ[key] for key in ENV_KEEP if key in os.environ}
-        env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin")
+        env.update(
+            HOME="/tmp",
+            MPLCONFIGDIR="/tmp/matplotlib",
+            PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        )
         env.update(self.env)
         for key, value in env.items():
             args += ["--setenv", key, value]
@@ -140,7 +190,11 @@ def probe(bwrap: str | None = None) -> None:
         detail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no message"]
         hint = ""
         if "namespace" in detail[0].lower() or "permission" in detail[0].lower():
-            hint = (" (user namespaces are disabled for your user: run as root, or allow them, e.g. "
-                    "`sudo sysctl -w kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04 "
-                    "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`)")
-        raise SandboxUnavailable(f"`bwrap` is installed but cannot create a sandbox here: {detail[0]}{hint}; or grade without isolation with --no-sandbox")
+            hint = (
+                " (user namespaces are disabled for your user: run as root, or allow them, e.g. "
+                "`sudo sysctl -w kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04 "
+                "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`)"
+            )
+        raise SandboxUnavailable(
+            f"`bwrap` is installed but cannot create a sandbox here: {detail[0]}{hint}; or grade without isolation with --no-sandbox"
+        )
