@@ -22,6 +22,7 @@ from .adapters import (
 from .checkpoint import AdapterConfigError, load_adapters, read_adapter_config, save_adapters
 from .fusion import add_fusion, freeze_for_fusion, fusion_weights, list_fusions, set_active_fusion
 from .harness import (
+    DataDirError,
     budget,
     evaluate,
     fast_mode,
@@ -36,6 +37,7 @@ from .harness import (
     tiny_bert_config,
     train,
 )
+from .harness.models import minilm_path
 from .lora import add_lora, lora_layers, lora_spec, merge_lora, remove_lora, unmerge_lora
 from .model import adapter_spec, add_adapters, get_active_adapter, list_adapters, remove_adapters, set_active_adapter
 from .params import (
@@ -104,6 +106,8 @@ __all__ = [
     "lora_spec",
     # harness (all notebooks)
     "load_model",
+    "minilm_path",
+    "DataDirError",
     "tiny_bert_config",
     "load_task",
     "task_info",

@@ -7,12 +7,16 @@
 * **sandbox-violation**: the code reaches for the network, the gradebook or other students' files.
   The sandbox blocks these while grading; the scan reports the attempt even when the code hides the error.
 
-The allowed names come from the source notebook: imports and definitions in its non-solution cells.
+The allowed names come from the source notebook: imports and definitions in its non-solution cells. A
+name the notebook imports from one of course_lib's public modules (``PUBLIC_MODULES``: the facade
+``course_lib.api`` and the modules it gathers) may be imported from any of them, as long as it is the
+same object; a deeper path (``course_lib.adapters.bottleneck``) counts only if the notebook uses that path.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 
 from course_lib.nbcells import cell_role, cell_text, nbgrader_meta
@@ -37,6 +41,12 @@ NETWORK_MODULES = {
     "xmlrpc",
 }
 ALWAYS_PROTECTED = {"builtins", "__builtins__"}
+#: course_lib's public modules: the facade and the modules whose names it re-exports (the released notebooks'
+#: import paths). Within them a name is compared by the object it binds.
+PUBLIC_MODULES = frozenset(
+    f"course_lib.{m}"
+    for m in ("api", "adapters", "specs", "model", "inject", "params", "checkpoint", "fusion", "lora", "harness")
+)
 MODULE_STRING = re.compile(r"^course_lib(\.\w+)*$")
 OTHER_FILES = re.compile(r"(^|[/\\])(submitted|autograded|feedback|exchange)([/\\]|$)|\.\./\.\./")
 
@@ -61,6 +71,28 @@ def imports(tree: ast.AST) -> list[tuple[str, str | None, str]]:
             for alias in node.names:
                 found.append((node.module, alias.name, alias.asname or alias.name))
     return found
+
+
+def course_lib_object(module: str, name: str | None) -> object | None:
+    """The object ``from module import name`` (or ``import module``) binds, for course_lib's own trusted modules;
+    ``None`` for other modules or paths that do not resolve."""
+    if module.split(".")[0] != "course_lib":
+        return None
+    try:
+        found = importlib.import_module(module)
+        if name is not None:
+            found = getattr(found, name) if hasattr(found, name) else importlib.import_module(f"{module}.{name}")
+    except Exception:  # a path that does not exist: compared by its text only
+        return None
+    return found
+
+
+def _same_course_lib_object(a: tuple[str, str | None], b: tuple[str, str | None]) -> bool:
+    """Both imports take one name from public course_lib modules, and it is the same object."""
+    if a[1] is None or b[1] is None or a[0] not in PUBLIC_MODULES or b[0] not in PUBLIC_MODULES:
+        return False
+    found = course_lib_object(*a)
+    return found is not None and found is course_lib_object(*b)
 
 
 def _bound_names(tree: ast.AST) -> dict[str, str]:
@@ -134,6 +166,18 @@ class SourceFacts:
         self.reimports = {
             name: import_statement(name, how[1], how[2]) for name, how in kept.items() if how[0] == "import"
         }
+        self.protected_imports = {name: (how[1], how[2]) for name, how in kept.items() if how[0] == "import"}
+
+    def allows_import(self, module: str, name: str | None) -> bool:
+        """The notebook itself imports this (by this path, or the same course_lib object by another)."""
+        if (module, name) in self.allowed_imports:
+            return True
+        return any(_same_course_lib_object((module, name), allowed) for allowed in self.allowed_imports)
+
+    def is_same_import(self, as_name: str, module: str, name: str | None) -> bool:
+        """Re-importing a protected name binds what the notebook bound to it (the same path or object)."""
+        theirs = self.protected_imports.get(as_name)
+        return theirs is not None and (theirs == (module, name) or _same_course_lib_object((module, name), theirs))
 
 
 def _short(text: str, keep: int = 48) -> str:
@@ -156,11 +200,11 @@ def scan_code(code: str, facts: SourceFacts, where: str) -> list[tuple[str, str]
     network = []
     for module, name, as_name in imports(tree):
         root = module.split(".")[0]
-        if root == "course_lib" and (module, name) not in facts.allowed_imports:
+        if root == "course_lib" and not facts.allows_import(module, name):
             reference.append(_describe(module, name))
         if root in NETWORK_MODULES:
             network.append(module)
-        if as_name in facts.protected and facts.protected[as_name] != f"import {module}" + (f".{name}" if name else ""):
+        if as_name in facts.protected and not facts.is_same_import(as_name, module, name):
             notes.append(
                 ("tampering", f"{where} re-imports {as_name!r}, which the tests use, as {_describe(module, name)}")
             )
