@@ -55,7 +55,7 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 test: setup
-	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 # ruff (lint, and the format check) on the whole project, mypy on the learner package (pyproject.toml configures both).
 lint: setup
@@ -65,7 +65,7 @@ lint: setup
 
 # The unit tests alone (no notebooks, browser, training or servers): quick feedback while you work.
 test-fast: setup
-	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
 
 system-deps:
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq

@@ -35,6 +35,8 @@ BROWSER_MODULES = {"test_browser"}
 #: Single tests that take more than a few seconds for other reasons (real training, a server, a wheel, a clone).
 SLOW_MODULES = {"test_make_lab"}
 SLOW_TESTS = {
+    "test_the_learner_wheel_carries_no_grading_or_release_code",
+    "test_the_instructor_commands_run",
     "test_adapters_learn_sst2",
     "test_the_colab_install_carries_the_shipped_data_sets",
     "test_on_colab_the_installed_package_trains_on_the_same_rows_as_a_checkout",
@@ -99,6 +101,24 @@ def tiny_batch():
     attention_mask = torch.ones_like(input_ids)
     attention_mask[1, 7:] = 0
     return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+@pytest.fixture(scope="session")
+def learner_wheel(tmp_path_factory) -> Path:
+    """The wheel a learner installs (``pip install git+...`` of the repository root, as on Colab), built once."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("learner-wheel")
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (wheel,) = out.glob("*.whl")
+    return wheel
 
 
 @pytest.fixture(scope="session")

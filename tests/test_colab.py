@@ -272,21 +272,12 @@ def test_setup_cell_is_short_and_names_the_repository_once():
 
 
 @pytest.fixture(scope="module")
-def installed_wheel(tmp_path_factory) -> Path:
-    """This repository built as the wheel ``pip install git+...`` makes on Colab, unpacked into a site folder."""
+def installed_wheel(learner_wheel, tmp_path_factory) -> Path:
+    """The wheel Colab installs (conftest's ``learner_wheel``), unpacked into a site folder."""
     import zipfile
 
-    out = tmp_path_factory.mktemp("wheel")
-    run = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    (wheel,) = out.glob("*.whl")
-    site = out / "site"
-    with zipfile.ZipFile(wheel) as archive:
+    site = tmp_path_factory.mktemp("wheel") / "site"
+    with zipfile.ZipFile(learner_wheel) as archive:
         archive.extractall(site)
     return site
 

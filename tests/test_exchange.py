@@ -89,25 +89,8 @@ class User:
     def argv(self, cmd: list[str], cwd: Path) -> list[str]:
         if not self.jovyan:
             return cmd
-        return [
-            shutil.which("bwrap") or "bwrap",
-            "--die-with-parent",
-            "--dev-bind",
-            "/",
-            "/",
-            "--unshare-user",
-            "--uid",
-            str(STUDENT_UID),
-            "--gid",
-            str(STUDENT_GID),
-            "--ro-bind",
-            str(self.passwd),
-            "/etc/passwd",
-            "--chdir",
-            str(cwd),
-            "--",
-            *cmd,
-        ]
+        assert self.passwd is not None
+        return as_jovyan(cmd, self.passwd, cwd)
 
     def run(
         self, *args: str, cwd: Path | None = None, timeout: int = NBGRADER_TIMEOUT, module: str = "nbgrader"
@@ -142,6 +125,29 @@ class User:
         return stdout + stderr
 
 
+def as_jovyan(cmd: list[str], passwd: Path, cwd: Path | None = None) -> list[str]:
+    """``cmd`` run by bubblewrap as uid 1000, called ``jovyan`` by the private ``passwd``, as in a hub's container."""
+    where = ["--chdir", str(cwd)] if cwd is not None else []
+    return [
+        shutil.which("bwrap") or "bwrap",
+        "--die-with-parent",
+        "--dev-bind",
+        "/",
+        "/",
+        "--unshare-user",
+        "--uid",
+        str(STUDENT_UID),
+        "--gid",
+        str(STUDENT_GID),
+        "--ro-bind",
+        str(passwd),
+        "/etc/passwd",
+        *where,
+        "--",
+        *cmd,
+    ]
+
+
 def check_user_namespaces(passwd: Path) -> None:
     """The students need bwrap and user namespaces (as the grader's sandbox does): say so plainly if missing."""
     bwrap = shutil.which("bwrap")
@@ -149,25 +155,7 @@ def check_user_namespaces(passwd: Path) -> None:
         "this test runs the students as `jovyan` with bubblewrap: `sudo apt-get install bubblewrap` (or `make system-deps`)"
     )
     probe = subprocess.run(
-        [
-            bwrap,
-            "--die-with-parent",
-            "--dev-bind",
-            "/",
-            "/",
-            "--unshare-user",
-            "--uid",
-            str(STUDENT_UID),
-            "--gid",
-            str(STUDENT_GID),
-            "--ro-bind",
-            str(passwd),
-            "/etc/passwd",
-            "--",
-            sys.executable,
-            "-c",
-            "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name)",
-        ],
+        as_jovyan([sys.executable, "-c", "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name)"], passwd),
         capture_output=True,
         text=True,
         timeout=60,

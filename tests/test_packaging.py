@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import tomllib
 import yaml
 from packaging.requirements import Requirement
@@ -159,21 +158,6 @@ def test_the_instructor_tools_are_a_package_of_their_own_that_make_setup_install
     )
     assert re.search(r"^release:.*\n\t\$\(BIN\)/python -m course_tools\.release$", makefile, flags=re.M)
     assert not (ROOT / "course_lib" / "grading").exists() and not (ROOT / "course_lib" / "release.py").exists()
-
-
-@pytest.fixture(scope="module")
-def learner_wheel(tmp_path_factory) -> Path:
-    """The wheel a learner installs (``pip install git+...`` of the repository root, as on Colab)."""
-    out = tmp_path_factory.mktemp("learner-wheel")
-    run = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    (wheel,) = out.glob("*.whl")
-    return wheel
 
 
 INSTRUCTOR_ONLY_IMPORTS = ("nbgrader", "course_tools", "jupyter_client")  # the grader's and the release's machinery

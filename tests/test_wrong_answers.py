@@ -6,8 +6,9 @@ Two checks per graded notebook:
   grader runs it (NBGRADER_EXECUTION set, so training cells are tiny); then, for each mistake, the
   exercise's cells run again from the mistaken solution cell to its last test cell, with the hidden
   tests, and the correct cell is put back after each exercise;
-- one real nbgrader round: a submission holding one mistake per exercise is autograded and its
-  feedback generated; each exercise must lose points there too.
+- one real nbgrader round per notebook, three students in one scratch course: the master solution must
+  earn every point with no error in any cell, the untouched release none, and a submission holding one
+  mistake per exercise must lose points on each exercise, also in its generated feedback.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ import shutil
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbgrader_helpers import ROOT, grade_scores, graded_assignments, nbgrader, scratch_course, submit
+from nbgrader_helpers import (
+    ROOT,
+    error_outputs,
+    grade_scores,
+    graded_assignments,
+    max_points,
+    nbgrader,
+    scores,
+    scratch_course,
+    submit,
+)
 from wrong_answers import Wrong, catalogue
 
 from course_lib.nbcells import nbgrader_meta
@@ -115,8 +126,8 @@ def test_each_wrong_answer_loses_points_and_says_why(name, tmp_path, monkeypatch
     assert not problems, f"{name}: " + "\n".join(problems)
 
 
-@pytest.mark.parametrize("name", [n for n in graded_assignments() if catalogue(n)])
-def test_nbgrader_takes_points_for_one_mistake_per_exercise(name, tmp_path):
+@pytest.mark.parametrize("name", graded_assignments())
+def test_nbgrader_grades_the_solution_the_blank_release_and_one_mistake_per_exercise(name, tmp_path):
     nb = master(name)
     groups = exercises(nb)
     chosen = {}
@@ -131,8 +142,18 @@ def test_nbgrader_takes_points_for_one_mistake_per_exercise(name, tmp_path):
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, path)
     submit(course, "mistaken", name, path)
+    submit(course, "solution", name, ROOT / "solutions" / name / f"{name}.ipynb")
+    submit(course, "blank", name, ROOT / "notebooks" / name / f"{name}.ipynb")
     nbgrader(course, "autograde", name, "--force")
     nbgrader(course, "generate_feedback", name, "--force")
+
+    result = scores(course, name)
+    assert result["solution"] == (max_points(name), max_points(name)), (
+        f"{name}: the solution scored {result['solution']}"
+    )
+    assert result["blank"][0] == 0, f"{name}: the blank release scored {result['blank']}"
+    errors = error_outputs(course / "autograded" / "solution" / name / f"{name}.ipynb")
+    assert not errors, f"{name}: the graded solution shows errors in cells {errors}"
 
     earned = grade_scores(course, name, "mistaken")
     graded = nbformat.read(course / "autograded" / "mistaken" / name / f"{name}.ipynb", as_version=4)
