@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from course_lib.harness.data import TASKS  # noqa: E402  (the loader's hub ids and splits)
+from course_lib.harness.data import TASKS, read_jsonl  # noqa: E402  (the loader's hub ids, splits and reader)
 
 OUT = ROOT / "data" / "tasks"
 
@@ -56,50 +56,37 @@ LICENSES = {
 LABEL_FIXES = {"subj": ["subjective", "objective"]}
 
 
+def jsonl_bytes(rows) -> bytes:
+    """Rows as normalised JSON lines: one compact object per line, the way every shipped file is written."""
+    return "".join(json.dumps(row, ensure_ascii=False, separators=(", ", ": ")) + "\n" for row in rows).encode("utf-8")
+
+
 def rows_bytes(path: Path) -> bytes:
-    """The JSON lines of one split, normalised (one compact object per line, blank lines dropped)."""
+    """The JSON lines of one split of a data folder, normalised (blank lines dropped)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    lines = []
+    rows = []
     with opener(path, "rt", encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise SystemExit(f"{path}:{lineno}: not JSON ({exc})") from exc
-            lines.append(json.dumps(row, ensure_ascii=False, separators=(", ", ": ")))
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return jsonl_bytes(rows)
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_rows(task: str, split: str, data: bytes, entry: dict) -> list[str]:
-    """Problems with one split's rows: schema and label range."""
-    problems = []
-    tokens = entry.get("format") == "tokens"
-    n_labels = len(entry["label_names"])
-    for lineno, line in enumerate(data.decode("utf-8").splitlines(), 1):
-        row = json.loads(line)
-        where = f"{task}/{split}:{lineno}"
-        if tokens:
-            if not (
-                isinstance(row.get("tokens"), list)
-                and isinstance(row.get("tags"), list)
-                and len(row["tokens"]) == len(row["tags"])
-            ):
-                problems.append(f"{where}: expected tokens and tags of the same length")
-            elif any(not 0 <= t < n_labels for t in row["tags"]):
-                problems.append(f"{where}: a tag outside 0..{n_labels - 1}")
-        elif not (isinstance(row.get("text"), str) and isinstance(row.get("label"), int)):
-            problems.append(f"{where}: expected text (str) and label (int)")
-        elif not 0 <= row["label"] < n_labels:
-            problems.append(f"{where}: label {row['label']} outside 0..{n_labels - 1}")
-        if len(problems) > 5:
-            break
-    return problems
+def check_rows(path: Path, entry: dict) -> list[str]:
+    """Problems with one shipped file's rows (schema, label range), found by reading it as load_task does."""
+    try:
+        read_jsonl(path, entry["label_names"], tokens=entry.get("format") == "tokens")
+    except ValueError as err:
+        return [str(err)]
+    return []
 
 
 def gzip_bytes(data: bytes) -> bytes:
@@ -145,8 +132,7 @@ def read_hub() -> tuple[dict, dict[tuple[str, str], bytes]]:
             entry["sizes"][split] = len(dataset)
             entry["sources"][split] = f"hub:{spec.hub_name} split {spec.splits[split]!r}"
             if task in SHIPPED:
-                lines = [json.dumps(row, ensure_ascii=False, separators=(", ", ": ")) for row in dataset]
-                rows[task, split] = ("\n".join(lines) + "\n").encode("utf-8")
+                rows[task, split] = jsonl_bytes(dataset)
         meta[task] = entry
     return meta, rows
 
@@ -255,7 +241,7 @@ def check(source: dict[tuple[str, str], bytes] | None) -> list[str]:
             n_rows = data.count(b"\n")
             if n_rows != entry["sizes"][split]:
                 problems.append(f"{path}: {n_rows} rows, tasks.json says {entry['sizes'][split]}")
-            problems += check_rows(task, split, data, entry)
+            problems += check_rows(path, entry)
             if source is not None and source.get((task, split)) != data:
                 problems.append(f"{path}: rows differ from the source folder's {task}/{split}.jsonl")
     for task in NOT_SHIPPED:

@@ -273,7 +273,7 @@ def _parse_row(row: dict, tokens: bool, n_labels: int) -> tuple[str | list[str],
     return (words, tags) if tokens else (str(row["text"]), tags[0])
 
 
-def _read_jsonl(path: Path, label_names: list[str], tokens: bool = False) -> Dataset:
+def read_jsonl(path: Path, label_names: list[str], tokens: bool = False) -> Dataset:
     texts, labels = [], []
     opener = gzip.open if path.suffix == ".gz" else open
     expected = "'tokens' and 'tags'" if tokens else "'text' and 'label'"
@@ -373,7 +373,7 @@ def load_task(
             continue
         if label_names is None:
             raise DataDirError(f"{root / 'tasks.json'} is missing or has no label_names for {name!r} ({origin})")
-        dataset = _read_jsonl(path, label_names, tokens=spec.format == "tokens")
+        dataset = read_jsonl(path, label_names, tokens=spec.format == "tokens")
         break
     if dataset is None:
         if not any(origin == "the data shipped with the course" for _, origin in folders):
@@ -470,4 +470,5 @@ __all__ = [
     "shipped_data_dir",
     "from_hub",
     "label_feature",
+    "read_jsonl",
 ]
