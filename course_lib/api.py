@@ -5,6 +5,10 @@
 The names come from the modules that define them, in the order the course teaches them (each module's
 docstring explains its part): the adapter modules, their specs, adding and switching adapters, freezing and
 counting, saving and loading, AdapterFusion, LoRA, and the training harness.
+
+Importing it also shows Python warnings on standard output rather than standard error
+(``course_lib.notebook_warnings``): nbgrader gives 0 points to a test cell that writes to standard error, and
+correct code may raise a warning.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .harness import (
 from .harness.models import minilm_path
 from .lora import add_lora, lora_layers, lora_spec, merge_lora, remove_lora, unmerge_lora
 from .model import adapter_spec, add_adapters, get_active_adapter, list_adapters, remove_adapters, set_active_adapter
+from .notebook_warnings import route_warnings_to_stdout
 from .params import (
     adapter_parameter_count,
     compacter_parameter_count,
@@ -51,6 +56,9 @@ from .params import (
 )
 from .specs import PLACEMENTS, BottleneckSpec, CompacterSpec, FusionSpec, LoRASpec, ParallelSpec
 from .surgery import get_layers, iter_wrappers
+from .yours import yours_or_reference
+
+route_warnings_to_stdout()
 
 __all__ = [
     # modules (01, 02, 05, 06, 07)
@@ -120,4 +128,6 @@ __all__ = [
     "budget",
     "fast_mode",
     "measure_latency",
+    # the learner's code in the experiments (04-07)
+    "yours_or_reference",
 ]

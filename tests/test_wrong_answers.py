@@ -1,14 +1,18 @@
-"""Graders that catch real mistakes: every wrong answer of tests/wrong_answers/ loses points on its
-exercise, and the message the learner reads names the mistake.
+"""Graders that catch real mistakes and never punish right answers: every wrong answer of
+tests/wrong_answers/ loses points on its exercise and the message the learner reads names the mistake;
+every right answer of tests/right_answers/ (correct code written differently from the master) earns
+every point.
 
 Two checks per graded notebook:
 - every catalogued mistake, one at a time, in one kernel: the solution notebook runs once as the
   grader runs it (NBGRADER_EXECUTION set, so training cells are tiny); then, for each mistake, the
   exercise's cells run again from the mistaken solution cell to its last test cell, with the hidden
-  tests, and the correct cell is put back after each exercise;
+  tests, and the correct cell is put back after each exercise; each right answer runs the same way and
+  must pass every test cell with nothing on standard error (nbgrader scores a cell with stderr 0);
 - one real nbgrader round per notebook, three students in one scratch course: the master solution must
-  earn every point with no error in any cell, the untouched release none, and a submission holding one
-  mistake per exercise must lose points on each exercise, also in its generated feedback.
+  earn every point with no error in any cell, the untouched release none, a submission holding one
+  mistake per exercise must lose points on each exercise, also in its generated feedback, and a
+  submission holding one right answer per exercise must earn every point.
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ from nbgrader_helpers import (
     scratch_course,
     submit,
 )
+from right_answers import Right
+from right_answers import catalogue as right_catalogue
 from wrong_answers import Wrong, catalogue
 
 from course_lib.nbcells import nbgrader_meta
 
 MIN_PER_EXERCISE = 3
+MIN_RIGHT_PER_EXERCISE = 2
 
 
 def exercises(nb) -> dict[str, dict]:
@@ -48,6 +55,24 @@ def exercises(nb) -> dict[str, dict]:
         elif meta.get("grade") and cell.cell_type == "code" and current is not None:
             current["tests"].append((i, meta["grade_id"], meta.get("points", 0)))
     return found
+
+
+def with_tests(groups: dict[str, dict], grade_id: str) -> dict:
+    """The exercise's group, reaching on to the next group's tests when its own cell has none (a helper
+    cell tested together with the next exercise)."""
+    ids = list(groups)
+    for later in ids[ids.index(grade_id) :]:
+        if groups[later]["tests"]:
+            return {"index": groups[grade_id]["index"], "tests": groups[later]["tests"]}
+    raise AssertionError(f"no test cell follows solution cell {grade_id}")
+
+
+def stderr_text(cell) -> str:
+    return "".join(
+        o.get("text", "")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    )
 
 
 def error_text(cell) -> str:
@@ -73,12 +98,35 @@ def test_every_exercise_has_a_catalogue_of_wrong_answers(name):
     assert not thin, f"{name}: fewer than {MIN_PER_EXERCISE} wrong answers for {thin}"
 
 
-@pytest.mark.parametrize("name", [n for n in graded_assignments() if catalogue(n)])
-def test_each_wrong_answer_loses_points_and_says_why(name, tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", graded_assignments())
+def test_every_exercise_has_a_catalogue_of_right_answers(name):
+    nb = master(name)
+    groups = exercises(nb)
+    counts = {grade_id: 0 for grade_id in groups}
+    for r in right_catalogue(name):
+        assert r.cell in counts, f"{name}: right answer {r.variant!r} names {r.cell!r}, which is not a solution cell"
+        solution = "".join(nb.cells[groups[r.cell]["index"]].source)
+        assert r.apply(solution).strip() != solution.strip(), f"{name}: right answer {r.variant!r} is the master itself"
+        counts[r.cell] += 1
+    thin = {cell: n for cell, n in counts.items() if n < MIN_RIGHT_PER_EXERCISE}
+    assert not thin, f"{name}: fewer than {MIN_RIGHT_PER_EXERCISE} right answers for {thin}"
+
+
+@pytest.mark.parametrize("name", graded_assignments())
+def test_each_wrong_answer_loses_points_and_says_why_and_each_right_answer_earns_them(name, tmp_path, monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # as while grading: tiny training budgets
     shutil.copytree(ROOT / "solutions" / name, tmp_path / name)
     nb = master(name)
     groups = exercises(nb)
+    wrong_by_cell: dict[str, list[Wrong]] = {}
+    for w in catalogue(name):
+        wrong_by_cell.setdefault(w.cell, []).append(w)
+    right_by_cell: dict[str, list[Right]] = {}
+    for r in right_catalogue(name):
+        right_by_cell.setdefault(r.cell, []).append(r)
+    # The cells after the last test cell (experiments, the pre-submit check) play no part here: the nbgrader
+    # round below runs the whole notebook.
+    last_needed = max(with_tests(groups, g)["tests"][-1][0] for g in {*wrong_by_cell, *right_by_cell} | {*groups})
     client = NotebookClient(
         nb,
         timeout=300,
@@ -88,15 +136,18 @@ def test_each_wrong_answer_loses_points_and_says_why(name, tmp_path, monkeypatch
     )
     problems = []
     with client.setup_kernel():
-        for i, cell in enumerate(nb.cells):
+        for i, cell in enumerate(nb.cells[: last_needed + 1]):
             if cell.cell_type == "code":
                 client.execute_cell(cell, i)
                 assert not error_text(cell), f"{name}: the solution notebook fails in cell {i}: {error_text(cell)}"
+                if nbgrader_meta(cell).get("grade"):
+                    assert not stderr_text(cell), f"{name}: test cell {i} writes to stderr: {stderr_text(cell)}"
 
-        def run_exercise(group, solution_source):
-            """Run the exercise again from its solution cell to its last test; errors of its test cells."""
+        def run_exercise(group, solution_source) -> tuple[dict[str, str], dict[str, str]]:
+            """Run the exercise again from its solution cell to its last test: (errors of its cells, stderr
+            of its test cells)."""
             last = group["tests"][-1][0]
-            errors = {}
+            errors, stderr = {}, {}
             for i in range(group["index"], last + 1):
                 cell = copy.deepcopy(nb.cells[i])
                 if cell.cell_type != "code":
@@ -104,32 +155,48 @@ def test_each_wrong_answer_loses_points_and_says_why(name, tmp_path, monkeypatch
                 if i == group["index"]:
                     cell.source = solution_source
                 client.execute_cell(cell, i)
-                grade_id = nbgrader_meta(cell).get("grade_id")
-                if any(grade_id == t[1] for t in group["tests"]) and error_text(cell):
+                grade_id = nbgrader_meta(cell).get("grade_id") or f"cell {i}"
+                if error_text(cell):
                     errors[grade_id] = error_text(cell)
-            return errors
+                if any(grade_id == t[1] for t in group["tests"]) and stderr_text(cell):
+                    stderr[grade_id] = stderr_text(cell)
+            return errors, stderr
 
-        by_cell: dict[str, list[Wrong]] = {}
-        for w in catalogue(name):
-            by_cell.setdefault(w.cell, []).append(w)
-        for grade_id, wrongs in by_cell.items():
-            group = groups[grade_id]
+        for grade_id in groups:
+            group = with_tests(groups, grade_id)
+            test_ids = {t[1] for t in group["tests"]}
             solution = "".join(nb.cells[group["index"]].source)
-            for w in wrongs:
-                errors = run_exercise(group, w.apply(solution))
+            for w in wrong_by_cell.get(grade_id, []):
+                errors, _ = run_exercise(group, w.apply(solution))
+                errors = {k: v for k, v in errors.items() if k in test_ids}
                 if not errors:
                     problems.append(f"{grade_id} / {w.mistake}: no test cell failed, the mistake earns full points")
                 elif not any(w.says.lower() in text.lower() for text in errors.values()):
                     problems.append(f"{grade_id} / {w.mistake}: the feedback does not say {w.says!r}; it says {errors}")
-            restored = run_exercise(group, solution)
-            assert not restored, f"{name}: putting the solution of {grade_id} back did not pass its tests: {restored}"
+            for r in right_by_cell.get(grade_id, []):
+                errors, stderr = run_exercise(group, r.apply(solution))
+                if errors:
+                    problems.append(f"{grade_id} / right answer {r.variant!r} loses points: {errors}")
+                if stderr:
+                    problems.append(f"{grade_id} / right answer {r.variant!r} writes to stderr (scored 0): {stderr}")
+            if wrong_by_cell.get(grade_id) or right_by_cell.get(grade_id):
+                restored, _ = run_exercise(group, solution)
+                assert not restored, (
+                    f"{name}: putting the solution of {grade_id} back did not pass its tests: {restored}"
+                )
     assert not problems, f"{name}: " + "\n".join(problems)
 
 
 @pytest.mark.parametrize("name", graded_assignments())
-def test_nbgrader_grades_the_solution_the_blank_release_and_one_mistake_per_exercise(name, tmp_path):
+def test_nbgrader_grades_the_solution_the_blank_release_one_mistake_and_one_right_answer_per_exercise(name, tmp_path):
     nb = master(name)
     groups = exercises(nb)
+    right = master(name)
+    for grade_id in groups:
+        variant = next((r for r in right_catalogue(name) if r.cell == grade_id and r.combined), None)
+        if variant is not None:
+            cell = right.cells[groups[grade_id]["index"]]
+            cell.source = variant.apply("".join(cell.source))
     chosen = {}
     for w in catalogue(name):
         if w.combined:
@@ -142,6 +209,10 @@ def test_nbgrader_grades_the_solution_the_blank_release_and_one_mistake_per_exer
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, path)
     submit(course, "mistaken", name, path)
+    right_path = tmp_path / "right" / f"{name}.ipynb"
+    right_path.parent.mkdir()
+    nbformat.write(right, right_path)
+    submit(course, "rightvariants", name, right_path)
     submit(course, "solution", name, ROOT / "solutions" / name / f"{name}.ipynb")
     submit(course, "blank", name, ROOT / "notebooks" / name / f"{name}.ipynb")
     nbgrader(course, "autograde", name, "--force")
@@ -152,6 +223,10 @@ def test_nbgrader_grades_the_solution_the_blank_release_and_one_mistake_per_exer
         f"{name}: the solution scored {result['solution']}"
     )
     assert result["blank"][0] == 0, f"{name}: the blank release scored {result['blank']}"
+    assert result["rightvariants"] == (max_points(name), max_points(name)), (
+        f"{name}: one right answer per exercise (tests/right_answers/) scored {result['rightvariants']}: "
+        f"{grade_scores(course, name, 'rightvariants')}"
+    )
     errors = error_outputs(course / "autograded" / "solution" / name / f"{name}.ipynb")
     assert not errors, f"{name}: the graded solution shows errors in cells {errors}"
 
