@@ -217,6 +217,33 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
+def output_notes(notebook: dict) -> list[str]:
+    """What the saved outputs of the graded cells say that costs (or does not cost) points: a test cell that
+    wrote to standard error scores 0 under nbgrader; a Python warning shown by course_lib costs nothing."""
+    from course_lib.notebook_warnings import warning_lines
+
+    notes = []
+    for cell in notebook.get("cells", []):
+        meta = nbgrader_meta(cell) if isinstance(cell, dict) else {}
+        if not meta.get("grade_id") or cell.get("cell_type") != "code":
+            continue
+        streams = [o for o in cell.get("outputs", []) if isinstance(o, dict) and o.get("output_type") == "stream"]
+        stdout = "".join(cell_text(o.get("text", "")) for o in streams if o.get("name") == "stdout")
+        stderr = "".join(cell_text(o.get("text", "")) for o in streams if o.get("name") == "stderr")
+        seen = warning_lines(stdout)
+        if seen:
+            notes.append(
+                f"{meta['grade_id']} showed a Python warning (it costs no points, but read it): {seen[0].split(':', 1)[1].strip()[:120]}"
+            )
+        if stderr.strip() and meta.get("grade") and not meta.get("solution"):
+            first = stderr.strip().splitlines()[0][:120]
+            notes.append(
+                f"{meta['grade_id']} printed on standard error ({first!r}): nbgrader scores a test cell that does 0 points; "
+                "find what prints it (a warning, a progress bar, logging) in your code"
+            )
+    return notes
+
+
 def _how_to_fix(assignment: str) -> str:
     in_colab = "google.colab" in sys.modules
     lines = [
@@ -258,6 +285,8 @@ def check_before_submit(assignment: str, path: str | os.PathLike | None = None) 
         print(f"  ! the file is named {name!r}: rename it to {manifest['notebook']!r} before you submit it")
     if unanswered:
         print(f"  ! not answered yet (still raise NotImplementedError()): {', '.join(unanswered)}")
+    for note in output_notes(notebook):
+        print(f"  ! {note}")
     if problems:
         for problem in problems:
             print(f"  x {problem}")

@@ -39,6 +39,7 @@ from right_answers import catalogue as right_catalogue
 from wrong_answers import Wrong, catalogue
 
 from course_lib.nbcells import nbgrader_meta
+from course_lib.yours import FALLING_BACK, USING_YOURS
 
 MIN_PER_EXERCISE = 3
 MIN_RIGHT_PER_EXERCISE = 2
@@ -73,6 +74,16 @@ def stderr_text(cell) -> str:
         for o in cell.get("outputs", [])
         if o.get("output_type") == "stream" and o.get("name") == "stderr"
     )
+
+
+def outputs_text(notebook) -> str:
+    """Everything the notebook's code cells printed (streams and text results)."""
+    text = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            text.append(out.get("text", "") if out.get("output_type") == "stream" else "")
+            text.append(out.get("data", {}).get("text/plain", "") if "data" in out else "")
+    return "".join(text)
 
 
 def error_text(cell) -> str:
@@ -229,6 +240,17 @@ def test_nbgrader_grades_the_solution_the_blank_release_one_mistake_and_one_righ
     )
     errors = error_outputs(course / "autograded" / "solution" / name / f"{name}.ipynb")
     assert not errors, f"{name}: the graded solution shows errors in cells {errors}"
+    if any("yours_or_reference" in "".join(c.source) for c in nb.cells if c.cell_type == "code"):
+        # The experiments run on the learner's code: the master's own answers drive them all, and a blank
+        # release falls back to course_lib's reference (saying so) without an error outside its exercises.
+        solution_text = outputs_text(course / "autograded" / "solution" / name / f"{name}.ipynb")
+        assert USING_YOURS in solution_text, f"{name}: no experiment says it runs on the learner's code"
+        assert FALLING_BACK not in solution_text, f"{name}: with the master's answers an experiment still falls back"
+        blank = course / "autograded" / "blank" / name / f"{name}.ipynb"
+        assert FALLING_BACK in outputs_text(blank), f"{name}: the blank release never says it falls back"
+        graded_cells = nbformat.read(blank, as_version=4).cells
+        outside = [(i, e) for i, e in error_outputs(blank) if not nbgrader_meta(graded_cells[i]).get("grade_id")]
+        assert not outside, f"{name}: with the exercises not done, cells outside the exercises fail: {outside}"
 
     earned = grade_scores(course, name, "mistaken")
     graded = nbformat.read(course / "autograded" / "mistaken" / name / f"{name}.ipynb", as_version=4)

@@ -264,6 +264,10 @@ class Grader:
                 )
         if outcome.get("blocked"):
             result.note("sandbox-violation", f"blocked by the sandbox: {', '.join(outcome['blocked'][:3])}")
+        if outcome.get("warnings"):
+            seen = outcome["warnings"]
+            more = f" and {len(seen) - 2} more" if len(seen) > 2 else ""
+            result.note("ok", f"Python warnings shown (no points lost): {'; '.join(seen[:2])}{more}")
 
     # -- the instructor's course, main thread only ------------------------------------------------
     def record(self, result: StudentResult) -> None:

@@ -77,6 +77,21 @@ def blocked_attempts(notebook: dict) -> list[str]:
     return found
 
 
+def warnings_seen(notebook: dict) -> list[str]:
+    """The Python warnings the notebook printed (course_lib.api shows them on stdout, marked), one per cell."""
+    from course_lib.notebook_warnings import warning_lines
+
+    found = []
+    for index, cell in enumerate(notebook.get("cells", [])):
+        text = "".join(
+            cell_text(out.get("text")) for out in cell.get("outputs", []) if out.get("output_type") == "stream"
+        )
+        lines = warning_lines(text)
+        if lines:
+            found.append(f"{cell_label(notebook, index)}: {lines[0].split(':', 1)[1].strip()[:160]}")
+    return found
+
+
 def main(argv: list[str]) -> int:
     job_path = Path(argv[0]).resolve()
     job = json.loads(job_path.read_text())
@@ -100,6 +115,7 @@ def main(argv: list[str]) -> int:
         notebook = json.loads(graded.read_text())
         result["errors"] = {grade_id(c): first_error(c) for c in notebook["cells"] if is_graded(nbgrader_meta(c))}
         result["blocked"] = blocked_attempts(notebook)
+        result["warnings"] = warnings_seen(notebook)
         for event in result["events"]:
             event["label"] = cell_label(notebook, event["cell"])
         result["autograded"] = str(graded)
