@@ -116,3 +116,14 @@ def test_old_import_paths_still_work():
     from course_lib.params import count_parameters as from_params
 
     assert add_adapters is from_api and count_parameters is from_params
+
+
+def test_importing_the_api_does_not_import_transformers():
+    """transformers takes seconds to import; notebooks 01-03 (and every grading kernel of theirs) never load a
+    model, so course_lib imports it only inside the functions that need it."""
+    import subprocess
+    import sys
+
+    code = "import sys, course_lib.api; print(sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'datasets')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"importing course_lib.api imports {out}"

@@ -184,6 +184,62 @@ def test_progress_bar_runs(tiny_classifier, capsys):
     assert "train" in capsys.readouterr().err
 
 
+def plain_step(model, batch, optimizer, max_grad_norm):
+    """The harness's own step written out, as notebook 04's train_step is (full precision)."""
+    import torch.nn.functional as F
+
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+    loss = F.cross_entropy(logits, batch["labels"])
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], max_grad_norm)
+    optimizer.step()
+    return loss.item()
+
+
+def test_step_fn_replaces_the_step_and_keeps_the_loop(tiny_classifier):
+    import copy
+
+    add_adapters(tiny_classifier, "houlsby", bottleneck=4, init="random")
+    freeze_base(tiny_classifier)
+    twin = copy.deepcopy(tiny_classifier)
+    batches = synthetic_batches(3)
+    theirs = train(tiny_classifier, batches, max_steps=5, lr=1e-2, max_grad_norm=0.05, progress=False, seed=1)
+    seen = []
+
+    def step(model, batch, optimizer, max_grad_norm):
+        seen.append((sorted(batch), max_grad_norm, [g["lr"] for g in optimizer.param_groups]))
+        return plain_step(model, batch, optimizer, max_grad_norm)
+
+    mine = train(twin, batches, max_steps=5, lr=1e-2, max_grad_norm=0.05, progress=False, seed=1, step_fn=step)
+    assert len(seen) == 5 and all(keys == sorted(batches[0]) and clip == 0.05 for keys, clip, _ in seen)
+    assert [lrs[0] for _, _, lrs in seen] == pytest.approx(mine.step_lr)  # the schedule still drives the optimizer
+    assert mine.step_lr == pytest.approx(theirs.step_lr)
+    assert mine.step_loss == pytest.approx(theirs.step_loss, abs=1e-6)
+    for (name, p), q in zip(tiny_classifier.named_parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(q, p, atol=1e-6, rtol=1e-5, msg=name)
+    assert mine.steps == 5 and mine.step_accuracy == [] and mine.epoch_accuracy == []
+    assert len(mine.epoch_loss) == len(theirs.epoch_loss) and not twin.training
+
+
+def test_step_fn_gets_inf_without_clipping_and_may_return_a_tensor(tiny_classifier):
+    head_only(tiny_classifier)
+    clips = []
+
+    def step(model, batch, optimizer, max_grad_norm):
+        clips.append(max_grad_norm)
+        return torch.tensor(plain_step(model, batch, optimizer, max_grad_norm))
+
+    history = train(
+        tiny_classifier, synthetic_batches(2), max_steps=2, max_grad_norm=None, progress=False, step_fn=step
+    )
+    assert clips == [float("inf")] * 2
+    assert all(isinstance(loss, float) for loss in history.step_loss)
+    with pytest.raises(ValueError, match="step_fn"):
+        train(tiny_classifier, synthetic_batches(2), progress=False, step_fn="train_step")
+
+
 # ----------------------------------------------------------------------------- a real, short run
 
 

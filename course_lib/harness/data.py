@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import DataLoader
-from transformers import DataCollatorWithPadding
 
 from course_lib.package_data import package_data_dir
 
@@ -412,6 +411,12 @@ class EncodedTexts(torch.utils.data.Dataset):
         return item
 
 
+def _padding_collator(tokenizer):
+    from transformers import DataCollatorWithPadding  # here: transformers is slow to import
+
+    return DataCollatorWithPadding(tokenizer)
+
+
 def make_loader(
     dataset,
     tokenizer,
@@ -453,7 +458,7 @@ def make_loader(
         batch_size=batch_size,
         shuffle=shuffle,
         generator=generator,
-        collate_fn=DataCollatorWithPadding(tokenizer),
+        collate_fn=_padding_collator(tokenizer),
     )
 
 

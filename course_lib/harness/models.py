@@ -12,16 +12,15 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-import transformers
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    BertConfig,
-    BertForSequenceClassification,
-)
+
+if TYPE_CHECKING:
+    from transformers import BertConfig
+
+# transformers is imported inside the functions that need it: importing it takes seconds, and notebooks
+# 01-03 (and every grading kernel of them) never load a model.
 
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -37,6 +36,8 @@ _MINILM_NAMES = {"minilm", "all-minilm-l6-v2", MINILM_HUB_ID.lower()}
 
 def tiny_bert_config(num_labels: int = 2, **overrides) -> BertConfig:
     """Config of the ``"tiny-bert"`` model: hidden 32, 2 layers, 4 heads, FFN 64, MiniLM's vocabulary."""
+    from transformers import BertConfig
+
     settings: dict[str, Any] = dict(
         vocab_size=30522,  # the MiniLM (bert-base-uncased) WordPiece vocabulary
         hidden_size=32,
@@ -53,6 +54,8 @@ def tiny_bert_config(num_labels: int = 2, **overrides) -> BertConfig:
 @contextlib.contextmanager
 def quiet_transformers():
     """Hide transformers' log messages and progress bars (e.g. the load report) inside the block only."""
+    import transformers
+
     verbosity = transformers.logging.get_verbosity()
     bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.logging.set_verbosity_error()
@@ -95,6 +98,8 @@ def load_model(name: str = "minilm", num_labels: int = 2, seed: int = 0):
         raise ValueError(f"name must be a model name such as 'minilm' or 'tiny-bert', got {name!r}")
     if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
         raise ValueError(f"num_labels must be a positive integer, got {num_labels!r}")
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertForSequenceClassification
+
     key = name.lower()
     with torch.random.fork_rng(devices=[]), quiet_transformers():
         torch.manual_seed(seed)

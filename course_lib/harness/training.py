@@ -9,7 +9,9 @@ One optimisation step::
     optimizer.step(); scheduler.step()          # AdamW, linear warmup then linear decay
 
 Only parameters with ``requires_grad=True`` are given to the optimizer, so freezing the base model
-and adding adapters is all it takes to do parameter-efficient fine-tuning. Weight decay is applied
+and adding adapters is all it takes to do parameter-efficient fine-tuning. ``train(..., step_fn=...)``
+runs a step function of your own instead of the one above (notebook 04's ``train_step``); the loop
+around it (optimizer, learning-rate schedule, evaluation, history) stays the same. Weight decay is applied
 to matrices only, not to biases and LayerNorm gains (as in nanoGPT and BERT).
 
 In fast mode (see ``course_lib.harness.config``) training stops after ``FAST_MAX_STEPS`` steps and
@@ -21,14 +23,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import get_linear_schedule_with_warmup
 
 from .config import budget
 from .device import autocast, get_device, make_grad_scaler, seed_everything
@@ -109,6 +110,7 @@ def train(
     desc: str = "train",
     eval_every: int | None = None,
     seed: int = 0,
+    step_fn: Callable[[nn.Module, dict, torch.optim.Optimizer, float], float] | None = None,
 ) -> TrainHistory:
     """Train the trainable parameters of ``model`` and return a ``TrainHistory``.
 
@@ -118,7 +120,18 @@ def train(
     model there. ``amp`` enables mixed precision on CUDA (ignored elsewhere). ``progress`` shows a tqdm
     bar labelled ``desc`` (name the run when a loop trains several models). The model is left in
     eval mode.
+
+    ``step_fn(model, batch, optimizer, max_grad_norm)``, if given, does each optimisation step itself:
+    ``batch`` is the batch on ``device`` (``labels`` included), and it must zero the gradients, run the
+    forward pass and the loss, backpropagate, clip the gradients to ``max_grad_norm`` (``inf`` when
+    ``max_grad_norm`` is ``None``), call ``optimizer.step()`` and return the loss (a float, or a one-element
+    tensor). The learning-rate schedule still steps after it. It runs in full precision (``amp`` does not
+    apply), and since only the loss comes back, ``step_accuracy`` and ``epoch_accuracy`` stay empty.
     """
+    if step_fn is not None and not callable(step_fn):
+        raise ValueError(
+            f"step_fn must be a function (model, batch, optimizer, max_grad_norm) -> loss, got {step_fn!r}"
+        )
     _check_positive("epochs", epochs)
     _check_positive("max_steps", max_steps, allow_none=True)
     _check_positive("eval_every", eval_every, allow_none=True)
@@ -144,6 +157,8 @@ def train(
     seed_everything(seed)
 
     optimizer = _make_optimizer(params, lr, weight_decay)
+    from transformers import get_linear_schedule_with_warmup  # here: transformers is slow to import
+
     scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
     scaler = make_grad_scaler(device, enabled=amp)
     history = TrainHistory(trainable_parameters=sum(p.numel() for p in params))
@@ -163,34 +178,40 @@ def train(
         inputs, labels = _split_batch(next(batches), device)
         if labels is None:
             raise ValueError("training batches need 'labels' (make_loader adds them when the data has 'label')")
-        with autocast(device, enabled=amp):
-            logits = _logits(model, inputs)
-        loss = F.cross_entropy(logits.float(), labels)
+        if step_fn is not None:
+            clip = float("inf") if max_grad_norm is None else max_grad_norm
+            loss_value, correct = float(step_fn(model, {**inputs, "labels": labels}, optimizer, clip)), None
+        else:
+            with autocast(device, enabled=amp):
+                logits = _logits(model, inputs)
+            loss = F.cross_entropy(logits.float(), labels)
 
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if max_grad_norm is not None:
-            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        scaler.step(optimizer)
-        scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if max_grad_norm is not None:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            loss_value, correct = loss.item(), (logits.argmax(dim=-1) == labels).sum().item()
         history.step_lr.append(scheduler.get_last_lr()[0])
         scheduler.step()
 
         n = labels.numel()
-        correct = (logits.argmax(dim=-1) == labels).sum().item()
-        history.step_loss.append(loss.item())
-        history.step_accuracy.append(correct / n)
+        history.step_loss.append(loss_value)
+        if correct is not None:
+            history.step_accuracy.append(correct / n)
         history.steps = step + 1
         samples += n
-        epoch_sums = [epoch_sums[0] + loss.item() * n, epoch_sums[1] + correct, epoch_sums[2] + n]
+        epoch_sums = [epoch_sums[0] + loss_value * n, epoch_sums[1] + (correct or 0), epoch_sums[2] + n]
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
 
         end_of_epoch = (step + 1) % steps_per_epoch == 0 or step + 1 == total_steps
         if end_of_epoch:
             history.epoch_loss.append(epoch_sums[0] / epoch_sums[2])
-            history.epoch_accuracy.append(epoch_sums[1] / epoch_sums[2])
+            if step_fn is None:
+                history.epoch_accuracy.append(epoch_sums[1] / epoch_sums[2])
             epoch_sums = [0.0, 0.0, 0]
         if eval_loader is not None and eval_every is not None and (step + 1) % eval_every == 0:
             run_eval()

@@ -69,7 +69,7 @@ def exercise_2() -> tuple[dict[str, torch.Tensor], dict]:
 
 @torch.no_grad()
 def exercise_3() -> tuple[dict[str, torch.Tensor], dict]:
-    """linearised_adapter_matrix and update_rank.
+    """linearised_adapter_matrix and linear_adapter_update_rank.
 
     With identity activation and no biases the adapter is linear, ``h' = h M``; feeding it the rows
     of the identity matrix gives ``M`` itself (row i of ``I @ M`` is row i of ``M``).

@@ -4,15 +4,30 @@ Every tensor comes from ``course_lib.lora.LoRALinear`` or ``course_lib.adapters.
 with a fixed seed. ``lora_B`` starts at zero in a fresh layer, which would make every output equal
 to the base layer's; the references overwrite it with random numbers so the LoRA branch matters.
 Keys are prefixed by the exercise they serve (``ex1_`` ... ``ex4_``).
+
+Two sets of figures back the notebook's prose rather than a test: ``counts_ratio`` (Houlsby adapters over
+LoRA on W_q and W_v, from course_lib's closed forms, checked against ``1 + 1/(2r) + 1/(2d)``) and
+``latency_benchmark`` (the "Inference latency" table of benchmarks/RESULTS.md, which the notebook shows beside
+the learner's own timing); ``--check`` fails when either drifts from what is stored.
 """
 
 from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from course_lib.adapters import BottleneckAdapter
 from course_lib.lora import LoRALinear
+from course_lib.params import lora_parameter_count, placement_parameter_count
+
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "RESULTS.md"
+#: The models of the notebook's counts section: name -> (d, layers).
+COUNT_MODELS = {"minilm": (384, 6), "bert-base": (768, 12)}
+COUNT_RANKS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 #: (name, in_features, out_features, r, alpha, bias, input shape). Scales: 2.0 and 0.5.
 LAYERS = (
@@ -99,7 +114,41 @@ def exercise_4() -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, values
 
 
+def counts_ratio() -> dict:
+    """Houlsby adapters (two per layer) over LoRA on W_q and W_v, per model and rank: ``{"minilm": {"4": 1.126...}}``.
+
+    Both come from course_lib's closed forms; the ratio must be ``1 + 1/(2r) + 1/(2d)`` (the adapters' biases)."""
+    ratios: dict = {}
+    for model, (d, layers) in COUNT_MODELS.items():
+        ratios[model] = {}
+        for r in COUNT_RANKS:
+            ratio = placement_parameter_count(d, layers, r, "houlsby") / (layers * 2 * lora_parameter_count(d, d, r))
+            assert math.isclose(ratio, 1 + 1 / (2 * r) + 1 / (2 * d), rel_tol=1e-12), (model, r, ratio)
+            ratios[model][str(r)] = ratio
+    return ratios
+
+
+def latency_benchmark() -> dict:
+    """The "x base" columns of benchmarks/RESULTS.md's "Inference latency" table, by model and batch size:
+    ``{"houlsby-r64": {"1": {"cpu": 1.076, "wall": 1.070, "first_cpu": 1.090}, ...}, ...}``."""
+    text = RESULTS.read_text()
+    section = text.split("## Inference latency", 1)[1].split("\n## ", 1)[0]
+    figures: dict = {}
+    for line in section.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if len(cells) != 9 or not cells[1].isdigit():
+            continue
+        model, batch, _, cpu, wall, first_cpu = cells[:6]
+        figures.setdefault(model, {})[batch] = {"cpu": float(cpu), "wall": float(wall), "first_cpu": float(first_cpu)}
+    expected = {"base", "houlsby-r64", "pfeiffer-r64", "lora-r8-unmerged", "lora-r8-merged"}
+    assert set(figures) == expected and all(set(v) == {"1", "32"} for v in figures.values()), figures
+    noise = re.search(r"about ± (\d+) %", section)
+    assert noise, "RESULTS.md no longer states the noise of the latency ratios"
+    return {"x_base": figures, "noise_percent": int(noise.group(1))}
+
+
 def build() -> tuple[dict[str, torch.Tensor], dict]:
     t12, v12 = exercises_1_and_2()
     t4, v4 = exercise_4()
-    return {**t12, **t4}, {**v12, **v4}
+    extra = {"counts_ratio": counts_ratio(), "latency_benchmark": latency_benchmark()}
+    return {**t12, **t4}, {**v12, **v4, **extra}
