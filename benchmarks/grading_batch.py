@@ -126,6 +126,20 @@ def reset(course: Path) -> None:
             path.unlink()
 
 
+PHASES = ("prepare", "start", "kernel-start", "cells", "autograde", "feedback", "total")
+
+
+def phase_table(results) -> str:
+    """Mean seconds per student in each phase of grading, and the overhead: everything but running the cells."""
+    graded = [r for r in results if r.phases.get("cells") is not None]
+    if not graded:
+        return "no student reached the notebook"
+    mean = {p: sum(r.phases.get(p, 0.0) for r in graded) / len(graded) for p in PHASES}
+    overhead = mean["total"] - mean["cells"]
+    parts = ", ".join(f"{p} {mean[p]:.2f}" for p in PHASES)
+    return f"mean s per graded student ({len(graded)}): {parts}; overhead beyond running the cells {overhead:.2f} s"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignment", default="01_bottleneck_math")
@@ -162,6 +176,7 @@ def main(argv=None) -> int:
                 f"  {jobs} worker(s): {seconds:7.1f} s  ({seconds / args.students:.2f} s per student)  statuses {statuses}",
                 flush=True,
             )
+            print(f"    {phase_table(results)}", flush=True)
         base = timings[0][1]
         print("\n| workers | wall time (s) | s per student | speed-up |\n|---|---|---|---|")
         for jobs, seconds in timings:

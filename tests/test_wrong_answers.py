@@ -227,7 +227,7 @@ def test_nbgrader_grades_the_solution_the_blank_release_one_mistake_and_one_righ
     submit(course, "solution", name, ROOT / "solutions" / name / f"{name}.ipynb")
     submit(course, "blank", name, ROOT / "notebooks" / name / f"{name}.ipynb")
     nbgrader(course, "autograde", name, "--force")
-    nbgrader(course, "generate_feedback", name, "--force")
+    nbgrader(course, "generate_feedback", name, "--student=mistaken", "--force")  # the feedback checked below
 
     result = scores(course, name)
     assert result["solution"] == (max_points(name), max_points(name)), (

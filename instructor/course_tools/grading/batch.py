@@ -119,9 +119,11 @@ class Grader:
             result = StudentResult(student, self.assignment, self.max_score)
             result.note("failed", f"grader error: {type(err).__name__}: {err}")
         result.seconds = round(time.monotonic() - started, 1)
+        result.phases["total"] = result.seconds
         return result
 
     def _grade(self, student: str) -> StudentResult:
+        prepared = time.monotonic()
         result = StudentResult(student, self.assignment, self.max_score)
         found = find_notebook(self.course.submitted, student, self.assignment)
         if found.path is None:
@@ -155,6 +157,7 @@ class Grader:
                 if extra.is_file() and extra.suffix != ".ipynb" and extra.stat().st_size < 50 * 2**20:
                     shutil.copy2(extra, target / extra.name)  # timestamp.txt, data files the learner added
             (target / f"{self.assignment}.ipynb").write_text(json.dumps(fixed.notebook, indent=1))
+            result.phases["prepare"] = round(time.monotonic() - prepared, 2)
             return self._run_worker(result, folder, scratch)
         finally:
             shutil.rmtree(socket_dir, ignore_errors=True)
@@ -204,6 +207,7 @@ class Grader:
             )
             return result
         outcome = json.loads(outcome_path.read_text())
+        result.phases.update(outcome.get("phases", {}))
         if outcome.get("failure"):
             result.note("failed", f"{outcome['failure']}: {_tail(folder / 'worker.log')}")
             return result

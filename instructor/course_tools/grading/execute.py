@@ -20,6 +20,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+TIMES: dict[str, float] = {}  # "kernel-start": s before the first cell ran, "cells": s running the cells
 EVENTS: list[dict] = []  # {"kind": "timeout" | "not-run" | "truncated" | "dead-kernel", "cell": index, ...}
 
 SIZE_KEYS = ("text", "data", "traceback", "evalue")
@@ -58,6 +59,7 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._started = time.monotonic()
+        self._first_cell: float | None = None
         self._stopped: str | None = None
         self._output_sizes: dict[int, int] = {}
         self._truncated: dict[int, int] = {}
@@ -72,6 +74,9 @@ class GuardedExecute(Execute):
                     self._skip(cell, index)
             return nb, self.resources
         finally:
+            first = getattr(self, "_first_cell", None)
+            TIMES["kernel-start"] = round((first or time.monotonic()) - self._started, 2)
+            TIMES["cells"] = round(time.monotonic() - (first or time.monotonic()), 2)
             for index, size in self._truncated.items():
                 EVENTS.append({"kind": "truncated", "cell": index, "bytes": size, "limit": self.max_output_bytes})
 
@@ -98,6 +103,8 @@ class GuardedExecute(Execute):
         EVENTS.append({"kind": "not-run", "cell": index, "why": self._stopped})
 
     def preprocess_cell(self, cell, resources, index):
+        if getattr(self, "_first_cell", None) is None:
+            self._first_cell = time.monotonic()
         if cell.cell_type != "code":
             return cell, resources
         remaining = self._remaining()

@@ -65,6 +65,9 @@ class StudentResult:
     graded: str = ""  # the graded notebook (autograded/...), relative to the course root
     feedback: str = ""  # feedback HTML, relative to the course root
     seconds: float = 0.0
+    # where the seconds went: "prepare" (repair, scan, scratch course), the worker's "start", "kernel-start",
+    # "cells", "autograde" (all of nbgrader autograde, kernel and cells included), "feedback", "total"
+    phases: dict = field(default_factory=dict)
     # gradebook rows the parent process merges: grade_id -> auto_score / needs_manual_grade / comment
     gradebook: dict = field(default_factory=dict)
     timestamp: str | None = None

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def warnings_seen(notebook: dict) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    started = time.monotonic()
     job_path = Path(argv[0]).resolve()
     job = json.loads(job_path.read_text())
     course, assignment, student = Path(job["course"]), job["assignment"], job["student"]
@@ -106,9 +108,14 @@ def main(argv: list[str]) -> int:
     from course_tools.grading import execute
     from course_tools.grading.gradebook import read_results
 
-    result: dict = {"failure": None, "feedback_failure": None}
+    result: dict = {"failure": None, "feedback_failure": None, "phases": {}}
+    phases = result["phases"]  # seconds spent in each step, for benchmarks/grading_batch.py
+    phases["start"] = round(time.monotonic() - started, 2)
     common = [assignment, f"--student={student}", "--force"]
+    mark = time.monotonic()
     result["failure"] = run_app(AutogradeApp, common)
+    phases["autograde"] = round(time.monotonic() - mark, 2)
+    phases.update(execute.TIMES)
     graded = course / "autograded" / student / assignment / f"{assignment}.ipynb"
     result["events"] = execute.EVENTS
     if graded.is_file():
@@ -119,7 +126,9 @@ def main(argv: list[str]) -> int:
         for event in result["events"]:
             event["label"] = cell_label(notebook, event["cell"])
         result["autograded"] = str(graded)
+        mark = time.monotonic()
         result["feedback_failure"] = run_app(GenerateFeedbackApp, common)
+        phases["feedback"] = round(time.monotonic() - mark, 2)
         feedback = course / "feedback" / student / assignment / f"{assignment}.html"
         result["feedback"] = str(feedback) if feedback.is_file() else None
     elif result["failure"] is None:
