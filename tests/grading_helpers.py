@@ -66,8 +66,11 @@ def write(path: Path, nb: dict | str | bytes) -> Path:
     return path
 
 
-def bad_submissions(books: Notebooks, course: Path) -> dict[str, dict | str | bytes | None]:
+def bad_submissions(books: Notebooks, course: Path, net_port: int) -> dict[str, dict | str | bytes | None]:
     """student -> notebook (dict), raw file content, or None for "no notebook at all".
+
+    ``net_port``: a port the test listens on, on this machine's loopback: the "net" student tries to reach it
+    (a grading run never tries an outside address).
 
     Special keys: "renamed" is written as ``A (1).ipynb``; "missing" gets only a README.
     """
@@ -179,9 +182,9 @@ print("\\n".join(report))
             "metadata": {},
             "execution_count": None,
             "outputs": [],
-            "source": """import socket
+            "source": f"""import socket
 try:
-    socket.create_connection(("1.1.1.1", 53), timeout=5)
+    socket.create_connection(("127.0.0.1", {net_port}), timeout=5)
     print("LEAKED network")
 except OSError as err:
     print("blocked:", err)

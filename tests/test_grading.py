@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -53,7 +54,7 @@ EXPECTED = {
     "renamed": (MAX, "repaired", f"{ASSIGNMENT} (1).ipynb", []),
     "corrupt": (0.0, "corrupt", "is not valid JSON", list(CELL_POINTS)),
     "snoop": (MAX, "sandbox-violation", "refers to the gradebook", []),
-    "net": (MAX, "sandbox-violation", "Network is unreachable", []),
+    "net": (MAX, "sandbox-violation", "Connection refused", []),
     "ref": (None, "reference-import", "from course_lib.adapters.bottleneck import BottleneckAdapter", []),
 }
 FULL_MARKS = [s for s, (score, *_) in EXPECTED.items() if score == MAX]
@@ -110,10 +111,19 @@ def grade_the_matrix(folder: Path) -> dict:
         course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
         course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
     )
-    subs = bad_submissions(books, course)
-    assert set(subs) == set(EXPECTED)
-    submit_all(course, subs)
-    run = grading(course, "--jobs", "2", "--cell-timeout", str(CELL_LIMIT), "--notebook-timeout", str(NOTEBOOK_LIMIT))
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        subs = bad_submissions(books, course, net_port=listener.getsockname()[1])
+        assert set(subs) == set(EXPECTED)
+        submit_all(course, subs)
+        run = grading(
+            course, "--jobs", "2", "--cell-timeout", str(CELL_LIMIT), "--notebook-timeout", str(NOTEBOOK_LIMIT)
+        )
+        try:
+            listener.accept()[0].close()
+            reached = True
+        except BlockingIOError:
+            reached = False
     assert run.returncode == 0, f"the grader failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
     out = course / "reports" / ASSIGNMENT
     return {
@@ -122,6 +132,7 @@ def grade_the_matrix(folder: Path) -> dict:
         "results": {r["student"]: r for r in json.loads((out / "results.json").read_text())},
         "csv": {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))},
         "gradebook": gradebook_scores(course),
+        "listener_reached": reached,
     }
 
 
@@ -182,7 +193,7 @@ def gradebook_complete(graded: dict) -> list[str]:
 
 
 def sandbox_held(graded: dict) -> list[str]:
-    problems = []
+    problems = ["a student's code reached a listener on the host's loopback"] if graded["listener_reached"] else []
     for student, blocked in (("snoop", 3), ("net", 1)):
         nb = json.loads((graded["course"] / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
         text = "".join("".join(o.get("text", "")) for o in nb["cells"][-1]["outputs"])
@@ -394,3 +405,21 @@ def test_scan_flags_reference_imports_tampering_and_escapes_but_not_the_solution
     assert statuses("def helper():\n    check_close = 1\n    return check_close") == set()  # a local name is fine
     assert statuses("import urllib.request\nurllib.request.urlopen('http://example.com')") == {"sandbox-violation"}
     assert statuses("open('../../other/01_bottleneck_math/01_bottleneck_math.ipynb')") == {"sandbox-violation"}
+
+
+def test_the_sandbox_probe_proves_isolation_on_this_machine_only(monkeypatch):
+    """The probe connects to a listener it opens on the host's loopback (never to an outside address): a
+    sandbox that shares the host's network reaches it and is refused."""
+    from course_tools.grading import sandbox
+
+    if not sandbox.bwrap_path():
+        pytest.skip("bwrap is not installed")
+    sandbox.probe()  # the real sandbox: isolated
+    argv = sandbox.Sandbox.argv
+    monkeypatch.setattr(
+        sandbox.Sandbox, "argv", lambda self, cwd=None: [a for a in argv(self, cwd) if a != "--unshare-net"]
+    )
+    with pytest.raises(sandbox.SandboxUnavailable, match="reaches the host's network"):
+        sandbox.probe()
+    source = Path(sandbox.__file__).read_text()
+    assert "1.1.1.1" not in source and "8.8.8.8" not in source

@@ -178,14 +178,33 @@ def probe(bwrap: str | None = None) -> None:
     bwrap = bwrap or bwrap_path()
     if not bwrap:
         raise SandboxUnavailable(f"the grading sandbox needs `bwrap`, which is not installed: {INSTALL_HINT}")
-    test = "import socket, sys; s = socket.socket(); s.settimeout(2)\ntry:\n    s.connect(('1.1.1.1', 53))\nexcept OSError:\n    sys.exit(0)\nsys.exit(3)"
-    cmd = Sandbox(bwrap=bwrap).wrap([sys.executable, "-c", test])
-    try:
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise SandboxUnavailable(f"`bwrap` could not be started ({err}): {INSTALL_HINT}") from None
-    if run.returncode == 3:
-        raise SandboxUnavailable("the bwrap sandbox still reaches the network; refusing to grade with it")
+    # Network isolation, proved without leaving the machine: a listener on this host's loopback, which a
+    # process sharing the host's network reaches and a sandboxed one (its own, empty network) cannot.
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        test = (
+            "import socket, sys\n"
+            "try:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
+            "except OSError:\n"
+            "    sys.exit(0)\n"
+            "sys.exit(3)"
+        )
+        cmd = Sandbox(bwrap=bwrap).wrap([sys.executable, "-c", test])
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise SandboxUnavailable(f"`bwrap` could not be started ({err}): {INSTALL_HINT}") from None
+        try:
+            listener.accept()[0].close()
+            reached = True
+        except BlockingIOError:
+            reached = False
+    if run.returncode == 3 or reached:
+        raise SandboxUnavailable("the bwrap sandbox still reaches the host's network; refusing to grade with it")
     if run.returncode != 0:
         detail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no message"]
         hint = ""
