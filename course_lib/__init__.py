@@ -13,6 +13,7 @@ notebooks teach, and depend on each other one way only (modules -> specs -> surg
 * ``course_lib.lora``       LoRA in a model, for comparison (06)
 * ``course_lib.harness``    device, seeds, models, data, training loop, timing (all notebooks)
 * ``course_lib.plots``      matplotlib helpers
+* ``course_lib.diagrams``   architecture diagrams: adapter, placements, AdapterFusion, LoRA (01, 04-07)
 * ``course_lib.inject``     the notebook-04 names in one import (kept for the released notebooks)
 """
 

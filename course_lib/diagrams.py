@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
@@ -29,7 +30,7 @@ from .specs import PLACEMENTS
 # ----------------------------------------------------------------------------------------------- drawing helpers
 
 #: Fill and edge of each kind of box; "merged" is a frozen weight that carries a trained update.
-_STYLES: dict[str, dict[str, str]] = {
+_STYLES: dict[str, dict[str, Any]] = {
     "frozen": {"facecolor": "#d9d9d9", "edgecolor": "#6b6b6b"},
     "trainable": {"facecolor": "#fdc98c", "edgecolor": "#d2700b"},
     "plain": {"facecolor": "white", "edgecolor": "#404040"},
@@ -82,6 +83,7 @@ def _box(
     """A box centred at ``(x, y)`` with ``text`` inside; ``heights=(left, right)`` draws a trapezoid instead
     (a projection that changes the width of the tensor)."""
     style = _STYLES[kind]
+    patch: Patch
     if heights is None:
         patch = FancyBboxPatch(
             (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.12", linewidth=1.2, **style
@@ -99,7 +101,9 @@ def _box(
     patch.set_zorder(2)
     ax.add_patch(patch)
     if text:
-        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=4, fontweight=weight)
+        # On a hatched box the text gets a white background to stay readable.
+        background = {"facecolor": "white", "edgecolor": "none", "pad": 2.0} if "hatch" in style else None
+        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=4, fontweight=weight, bbox=background)
     return _Box(x, y, w, h)
 
 
@@ -241,7 +245,9 @@ def bottleneck_diagram(figsize: tuple[float, float] | None = None) -> Figure:
         fontsize=_FONT,
     )
     ax.set_title(
-        "The bottleneck adapter (Houlsby et al. 2019):  h' = h + W_up σ(W_down h)", fontsize=_FONT + 3, fontweight="bold"
+        "The bottleneck adapter (Houlsby et al. 2019):  h' = h + W_up σ(W_down h)",
+        fontsize=_FONT + 3,
+        fontweight="bold",
     )
     fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.1)
     _legend(fig)
@@ -252,7 +258,11 @@ def bottleneck_diagram(figsize: tuple[float, float] | None = None) -> Figure:
 
 #: Placement -> (title, what it computes, where it comes from). The formulas are course_lib.specs'.
 _PLACEMENT_TEXT: dict[str, tuple[str, str, str]] = {
-    "houlsby": ("Houlsby", "LN(h + f(h) + r), after attention and FFN", "Houlsby et al. 2019; AdapterHub double_seq_bn"),
+    "houlsby": (
+        "Houlsby",
+        "LN(h + f(h) + r), after attention and FFN",
+        "Houlsby et al. 2019; AdapterHub double_seq_bn",
+    ),
     "pfeiffer": ("Pfeiffer", "LN(h + f(LN(h + r)) + r), after the FFN", "Pfeiffer et al. 2021; AdapterHub seq_bn"),
     "houlsby-ffn": ("Houlsby, FFN only", "LN(h + f(h) + r), after the FFN", "Houlsby's second adapter alone"),
     "parallel": ("Parallel", "LN(h + s·f(r) + r), beside the FFN", "He et al. 2022; AdapterHub par_bn"),
@@ -365,19 +375,16 @@ def placement_diagram(
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"placements must not repeat a name, got {chosen}")
     n = len(chosen)
-    fig, axes = plt.subplots(1, n, figsize=figsize or (4.4 * n + 0.4, 8.8), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=figsize or (max(6.6, 4.4 * n + 0.4), 8.8), squeeze=False)
     for ax, placement in zip(axes[0], chosen, strict=True):
         _draw_placement(ax, placement)
     fig.suptitle("Where the adapter sits in a BERT layer", fontsize=_FONT + 4, fontweight="bold")
-    fig.text(
-        0.5,
-        0.055,
-        "h: a sub-layer's output projection,  r: its input (the residual),  f: the adapter W_up σ(W_down ·),  "
-        "s: the parallel adapter's scale",
-        ha="center",
-        fontsize=_FONT,
-    )
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.08, wspace=0.04)
+    notes = [
+        "h: a sub-layer's output projection,  r: its input (the residual)",
+        "f: the adapter W_up σ(W_down ·),  s: the parallel adapter's scale",
+    ]
+    fig.text(0.5, 0.045, ",  ".join(notes) if n >= 3 else "\n".join(notes), ha="center", va="bottom", fontsize=_FONT)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.09 if n >= 3 else 0.11, wspace=0.04)
     _legend(fig)
     return fig
 
@@ -400,15 +407,26 @@ def fusion_diagram(n_adapters: int = 3, figsize: tuple[float, float] | None = No
     width = max(12.0, 4.6 + n * step + 0.4)
     area = (4.6, width - 0.4)  # where the adapters go
     centre = (area[0] + area[1]) / 2
-    fig, ax = plt.subplots(figsize=figsize or (0.62 * width + 0.6, 9.2))
-    _canvas(ax, (-0.1, width + 0.1), (-0.9, 14.0))
+    fig, ax = plt.subplots(figsize=figsize or (0.62 * width + 0.6, 9.6))
+    _canvas(ax, (-0.1, width + 0.1), (-1.8, 14.0))
 
-    y_in, y_ad, y_stack, y_qkv, y_soft, y_w, y_sum, y_plus, y_ln, y_out = (0.6, 2.2, 3.6, 5.1, 6.6, 8.0, 9.4, 10.7, 11.9, 13.2)
+    y_in, y_ad, y_stack, y_qkv, y_soft, y_w, y_sum, y_plus, y_ln, y_out = (
+        0.6,
+        2.2,
+        3.6,
+        5.1,
+        6.6,
+        8.0,
+        9.4,
+        10.7,
+        11.9,
+        13.2,
+    )
     x_in = _box(ax, width / 2, y_in, width - 0.4, 0.8, "h: the layer's hidden state, what every adapter reads (…, d)", "plain")  # fmt: skip
 
     # The adapters (frozen in fusion's training stage) and their outputs z_n, stacked.
     xs = [centre + (i - (n - 1) / 2) * step for i in range(n)]
-    stack = _box(ax, centre, y_stack, max(n * step - 0.3, 3.4), 0.7, "stack Z = [z₁, …, z_N]  (…, N, d)", "plain")
+    stack = _box(ax, centre, y_stack, max(n * step - 0.3, 5.2), 0.7, "stack Z = [z₁, …, z_N]  (…, N, d)", "plain")
     for i, x in enumerate(xs, start=1):
         adapter = _box(ax, x, y_ad, step - 0.25, 0.9, f"Adapter {i}")
         _arrow(ax, (x, x_in.top[1]), adapter.bottom)
@@ -454,7 +472,7 @@ def fusion_diagram(n_adapters: int = 3, figsize: tuple[float, float] | None = No
     _arrow(ax, total.top, plus.bottom)
     _arrow(ax, (0.6, x_in.top[1]), (0.6, y_plus), plus.left)  # one residual: h
     ax.text(0.75, (y_sum + y_plus) / 2 + 0.35, "+ h (one residual)", ha="left", va="center", fontsize=_FONT - 1)
-    ln = _box(ax, total.x, y_ln, 4.6, 0.75, "the sub-layer's Add & LayerNorm (+ r)")
+    ln = _box(ax, total.x, y_ln, 5.6, 0.75, "the sub-layer's Add & LayerNorm (+ r)")
     _arrow(ax, plus.top, ln.bottom)
     out = _box(ax, total.x, y_out, 4.6, 0.7, "output (…, d)", "plain")
     _arrow(ax, ln.top, out.bottom)
@@ -462,9 +480,9 @@ def fusion_diagram(n_adapters: int = 3, figsize: tuple[float, float] | None = No
     ax.text(
         width / 2,
         -0.45,
-        "Stage 2 of AdapterFusion: the N task adapters stay frozen; only Q, K, V (d × d each) and the head train. "
-        "V starts as the identity.\ncourse_lib divides the scores by √d (score_scale='sqrt_d'); "
-        "AdapterHub leaves them unscaled (score_scale='none').",
+        "AdapterFusion's second stage: the N task adapters stay frozen;\n"
+        "only Q, K, V (d × d each) and the task head train; V starts as the identity.\n"
+        "course_lib divides the scores by √d (score_scale='sqrt_d'); AdapterHub does not (score_scale='none').",
         ha="center",
         va="top",
         fontsize=_FONT - 0.5,
@@ -474,7 +492,7 @@ def fusion_diagram(n_adapters: int = 3, figsize: tuple[float, float] | None = No
         fontsize=_FONT + 3,
         fontweight="bold",
     )
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.1)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.04)
     _legend(fig)
     return fig
 
@@ -491,7 +509,7 @@ def _lora_adapter_panel(ax: Axes) -> None:
     act = _box(ax, 5, 5.4, 1.4, 0.7, "σ", "plain", fontsize=_FONT + 2)
     up = _box(ax, 5, 6.7, 3.6, 0.8, "W_up  (d × r)", "trainable")
     plus = _plus(ax, 5, 8.1)
-    out = _box(ax, 5, 9.5, 5.6, 0.8, "h + W_up σ(W_down h)   (…, d)", "plain")
+    out = _box(ax, 5, 9.5, 5.6, 0.8, "h + W_up σ(W_down h)", "plain")
     _arrow(ax, x_in.top, w.bottom)
     _arrow(ax, w.top, down.bottom)
     _arrow(ax, down.top, act.bottom)
@@ -502,12 +520,12 @@ def _lora_adapter_panel(ax: Axes) -> None:
     _dot(ax, 5, split)
     _arrow(ax, (5, split), (1.6, split), (1.6, plus.y), plus.left)
     ax.text(1.75, split + 0.3, "h = W x", ha="left", va="bottom", fontsize=_FONT - 1, style="italic")
-    ax.text(7.0, 6.7 + 0.55, "W_up = 0 at init", ha="left", va="bottom", fontsize=_FONT - 1, color=_ACCENT)
+    ax.text(up.right[0] + 0.15, up.y, "W_up = 0\nat init", ha="left", va="center", fontsize=_FONT - 1, color=_ACCENT)
     ax.text(
         5,
         -0.3,
         "runs after W, in sequence, at every forward:\n"
-        "extra layers = extra latency; σ is non-linear,\n"
+        "extra layers, extra latency; σ is non-linear,\n"
         "so it cannot be merged into W",
         ha="center",
         va="top",
@@ -517,7 +535,7 @@ def _lora_adapter_panel(ax: Axes) -> None:
 
 def _lora_unmerged_panel(ax: Axes) -> None:
     _canvas(ax, (0, 10), (-3.0, 11.2))
-    ax.set_title("LoRA, unmerged (training)\nHu et al. 2022", fontsize=_FONT + 1.5, fontweight="bold")
+    ax.set_title("LoRA, unmerged\nHu et al. 2022", fontsize=_FONT + 1.5, fontweight="bold")
     x_in = _box(ax, 5, 0.5, 4.2, 0.7, "x  (…, d)", "plain")
     w = _box(ax, 2.7, 4.6, 3.4, 1.6, "W  (d × d)\npretrained")
     a = _box(ax, 7.4, 3.1, 3.2, 0.8, "A  (r × d)", "trainable")
@@ -540,9 +558,9 @@ def _lora_unmerged_panel(ax: Axes) -> None:
     ax.text(
         5,
         -0.3,
-        "beside W, no non-linearity; B = 0 at init ⇒ W x exactly.\n"
-        "Unmerged, every forward pays for two thin\n"
-        "matrix products (A, then B) on top of W",
+        "beside W, linear: A random, B = 0 at init,\n"
+        "so the layer starts as exactly W x. Unmerged,\n"
+        "every forward adds two thin products (A, then B)",
         ha="center",
         va="top",
         fontsize=_FONT,
@@ -551,7 +569,7 @@ def _lora_unmerged_panel(ax: Axes) -> None:
 
 def _lora_merged_panel(ax: Axes) -> None:
     _canvas(ax, (0, 10), (-3.0, 11.2))
-    ax.set_title("LoRA, merged (inference)\nW' = W + (α/r) B A", fontsize=_FONT + 1.5, fontweight="bold")
+    ax.set_title("LoRA, merged\nW' = W + (α/r) B A", fontsize=_FONT + 1.5, fontweight="bold")
     x_in = _box(ax, 5, 0.5, 4.2, 0.7, "x  (…, d)", "plain")
     w = _box(ax, 5, 4.8, 5.4, 1.8, "W' = W + (α/r) B A\n(d × d)", "merged")
     out = _box(ax, 5, 9.5, 4.2, 0.8, "W' x   (…, d)", "plain")
@@ -561,8 +579,8 @@ def _lora_merged_panel(ax: Axes) -> None:
         5,
         -0.3,
         "merged once after training: one d × d product,\n"
-        "the same cost as the original layer (no extra latency).\n"
-        "Unmerge with W = W' − (α/r) B A to swap tasks",
+        "the cost of the original layer: no extra latency.\n"
+        "Unmerge (W = W' − (α/r) B A) to swap tasks",
         ha="center",
         va="top",
         fontsize=_FONT,

@@ -7,7 +7,8 @@ runs them from the Run menu, and checks what a learner sees:
 * the master notebook runs without an error output; the ipywidgets explorer renders and its numbers
   follow a slider moved with the keyboard; the matplotlib figure is an image in an output area;
 * the student release fails only where nbgrader's metadata says it may (the exercises' stubs and the
-  test cells that call them), and the toolbar's Validate button lists the failing test cells.
+  test cells that call them), and the toolbar's Validate button lists the failing test cells;
+* every figure of ``course_lib.diagrams`` renders as an image (a scratch notebook, one cell per figure).
 
 Requirements: Debian's ``chromium`` and ``chromium-driver`` (``make system-deps``; CI installs them) and
 selenium (in the dev extras). A missing browser FAILS the test; on a machine without apt set
@@ -724,6 +725,74 @@ def test_release_fails_only_in_the_exercises_and_validate_lists_them(learner, ar
         assert all("NotImplementedError" in f["error"] for f in failures), [f["error"][-300:] for f in failures]
         learner.visible(".jp-Dialog .jp-Dialog-button.jp-mod-accept")[0].click()
         learner.wait(lambda: not learner.visible(".jp-Dialog"), UI_S, "the validation dialog to close")
+
+
+#: Where the scratch notebook of the diagram test goes, inside the served course.
+DIAGRAMS_NOTEBOOK = "diagrams/diagrams.ipynb"
+
+
+def diagram_notebook() -> tuple[list[str], dict]:
+    """A notebook with one code cell per function of course_lib.diagrams: the import and the call, as the
+    course's notebooks write it (``name();``), each with its defaults."""
+    from course_lib import diagrams
+
+    names = list(diagrams.__all__)
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"diagram-{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": f"from course_lib.diagrams import {name}\n\n{name}();",
+        }
+        for i, name in enumerate(names)
+    ]
+    metadata = json.loads((ROOT / SOLUTION).read_text())["metadata"]  # the course's kernel, as the notebooks name it
+    return names, {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_every_architecture_diagram_renders_in_the_browser(learner, lab):
+    """Each figure of course_lib.diagrams, drawn in a kernel of the served JupyterLab, is one rendered image."""
+    names, notebook = diagram_notebook()
+    path = lab.course / DIAGRAMS_NOTEBOOK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook, indent=1))
+
+    def rendered(index: int) -> int:
+        """How many images of cell ``index``'s output area have loaded with a non-zero natural width."""
+        return learner.js(
+            """const imgs = arguments[0].querySelectorAll('.jp-OutputArea-output img');
+            return Array.from(imgs).filter(i => i.complete && i.naturalWidth > 0).length;""",
+            learner.cell_node(index),
+        )
+
+    with on_failure_keep_page(learner, "diagrams"):
+        learner.open_from_file_browser(DIAGRAMS_NOTEBOOK)
+        learner.wait_kernel_idle()
+        learner.run("Run All Cells", "Run All Cells on the diagrams notebook")
+        cells = learner.cells()
+        assert len(cells) == len(names), f"the page shows {len(cells)} cells for {len(names)} diagrams"
+        failed = {names[i]: found for i, found in learner.errors().items()}
+        assert not failed, f"diagram functions raised in the browser's kernel: {failed}"
+
+        deadline = time.monotonic() + UI_S  # images decode asynchronously: give each a moment
+        while (missing := [name for i, name in enumerate(names) if not rendered(i)]) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        outputs = {name: [o["mime"] for o in cells[i]["outputs"]] for i, name in enumerate(names)}
+        assert not missing, (
+            f"these figures did not render as an image in JupyterLab: {missing} "
+            f"(their cells' outputs: {[outputs[name] for name in missing]})"
+        )
+        for i, name in enumerate(names):
+            node = learner.cell_node(i)
+            learner.scroll_to(node)
+            learner.screenshot(f"diagram-{i}-{name}")
+            width = learner.js(
+                "return arguments[0].querySelector('.jp-OutputArea-output img').naturalWidth", learner.cell_node(i)
+            )
+            assert width > 300, f"{name}: the figure is an image only {width} px wide"
+            assert rendered(i) == 1, f"{name}(); shows {rendered(i)} images, expected one (the figure, shown once)"
 
 
 # ----------------------------------------------------------------------------------------------
