@@ -27,3 +27,22 @@ c.Execute.interrupt_on_timeout = True
 
 # Keep the kernel the notebooks were written for.
 c.ClearOutput.enabled = True
+
+# Feedback without the hidden tests' source or the grading machine's paths (instructor/course_tools, installed
+# by `make setup`): released feedback must not hand the hidden tests to the next class.
+try:
+    import course_tools.grading.feedback  # noqa: F401
+except ImportError:
+    import sys
+
+    print(
+        "nbgrader_config.py: WARNING: course_tools is not installed (make setup), so feedback made here would "
+        "show the hidden tests",
+        file=sys.stderr,
+    )
+else:
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "course_tools.grading.feedback.PrivateFeedback",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]

@@ -423,3 +423,42 @@ def test_the_sandbox_probe_proves_isolation_on_this_machine_only(monkeypatch):
         sandbox.probe()
     source = Path(sandbox.__file__).read_text()
     assert "1.1.1.1" not in source and "8.8.8.8" not in source
+
+
+def test_feedback_hides_hidden_tests_and_machine_paths():
+    """PrivateFeedback (in nbgrader_config.py's GenerateFeedback preprocessors): a test cell loses its hidden region
+    and its traceback (the message stays); other tracebacks keep their frames with the machine's paths cut."""
+    import nbformat
+    from course_tools.grading.feedback import HIDDEN_NOTE, PrivateFeedback
+
+    site = f"{sys.prefix}/lib/python3.12/site-packages/torch/nn/modules/module.py"
+    test = nbformat.v4.new_code_cell(
+        "check(x)\n### BEGIN HIDDEN TESTS\nassert secret_reference(x) == 42, 'the secret check'\n### END HIDDEN TESTS\n",
+        metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}},
+        outputs=[
+            nbformat.v4.new_output(
+                "error",
+                ename="AssertionError",
+                evalue="the secret check",
+                traceback=["Cell In[3], line 3", "----> 3 assert secret_reference(x) == 42", f"File {site}:1773"],
+            )
+        ],
+    )
+    learner = nbformat.v4.new_code_cell(
+        "model(x)",
+        metadata={"nbgrader": {"grade": False, "solution": True, "grade_id": "s"}},
+        outputs=[
+            nbformat.v4.new_output(
+                "error", ename="RuntimeError", evalue="shape", traceback=[f"File {site}:1773, in _call_impl"]
+            ),
+            nbformat.v4.new_output("stream", name="stdout", text=f"{ROOT}/course_lib/x.py:3: UserWarning: w\n"),
+        ],
+    )
+    nb = nbformat.v4.new_notebook(cells=[test, learner])
+    nb, _ = PrivateFeedback().preprocess(nb, {})
+    shown = json.dumps(nb)
+    assert "secret_reference" not in shown and HIDDEN_NOTE in nb.cells[0].source
+    assert nb.cells[0].source.startswith("check(x)")
+    assert nb.cells[0].outputs[0].traceback == ["AssertionError: the secret check"]
+    assert nb.cells[1].outputs[0].traceback == ["File torch/nn/modules/module.py:1773, in _call_impl"]
+    assert str(ROOT) not in shown and sys.prefix not in shown, shown

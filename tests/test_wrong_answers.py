@@ -18,10 +18,14 @@ Two checks per graded notebook:
 from __future__ import annotations
 
 import copy
+import html
+import re
 import shutil
+import sys
 
 import nbformat
 import pytest
+from course_tools.grading.feedback import HIDDEN_NOTE
 from nbclient import NotebookClient
 from nbgrader_helpers import (
     ROOT,
@@ -84,6 +88,36 @@ def outputs_text(notebook) -> str:
             text.append(out.get("text", "") if out.get("output_type") == "stream" else "")
             text.append(out.get("data", {}).get("text/plain", "") if "data" in out else "")
     return "".join(text)
+
+
+def visible_lines(source: str) -> list[str]:
+    lines, hidden = [], False
+    for line in source.splitlines():
+        if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+            hidden = "BEGIN" in line
+        elif not hidden:
+            lines.append(line)
+    return lines
+
+
+def feedback_leaks(feedback, source_nb) -> list[str]:
+    """What the feedback HTML shows that a learner must not see: a line of a hidden test, a path of this machine."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", feedback.read_text()))
+    visible = {line.strip() for c in source_nb.cells for line in visible_lines("".join(c.source))}
+    leaks = []
+    if any("BEGIN HIDDEN TESTS" in "".join(c.source) for c in source_nb.cells) and HIDDEN_NOTE not in text:
+        leaks.append("the feedback does not say where hidden tests were left out")
+    for cell in source_nb.cells:
+        hidden = False
+        for line in "".join(cell.source).splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                hidden = "BEGIN" in line
+            elif hidden and len(line.strip()) > 25 and line.strip() not in visible and line.strip() in text:
+                leaks.append(f"the feedback shows a hidden test line: {line.strip()!r}")
+    for path in {str(ROOT), sys.prefix, "/tmp/"}:
+        if path in text:
+            leaks.append(f"the feedback shows a path of the grading machine: {path}")
+    return leaks
 
 
 def error_text(cell) -> str:
@@ -266,4 +300,5 @@ def test_nbgrader_grades_the_solution_the_blank_release_one_mistake_and_one_righ
     feedback = course / "feedback" / "mistaken" / name / f"{name}.html"
     assert feedback.is_file(), f"no feedback was generated at {feedback}"
     assert "AssertionError" in feedback.read_text() or "Error" in feedback.read_text()
+    problems += feedback_leaks(feedback, master(name))
     assert not problems, f"{name}: " + "\n".join(problems)
