@@ -66,6 +66,10 @@ def write(path: Path, nb: dict | str | bytes) -> Path:
     return path
 
 
+#: The "forks" student's children sleep this long: the test looks for them after grading (none may be left).
+STRAY_SLEEP = "301.25"
+
+
 def bad_submissions(books: Notebooks, course: Path, net_port: int) -> dict[str, dict | str | bytes | None]:
     """student -> notebook (dict), raw file content, or None for "no notebook at all".
 
@@ -192,6 +196,48 @@ except OSError as err:
         }
     )
     subs["net"] = net
+
+    # Resource limits, each bounded so that a grader without the limit fails the test instead of harming the
+    # machine: memory (at most 3 GiB), processes (at most 100 sleepers), file size (at most 400 MB).
+    def with_last_cell(code: str) -> dict:
+        nb = books.solved()
+        nb["cells"].append(
+            {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": code}
+        )
+        return nb
+
+    subs["hog"] = with_last_cell(
+        """chunks = []
+while len(chunks) < 24:
+    chunks.append(bytearray(128 * 2**20))
+print("LEAKED: allocated", len(chunks) * 128, "MiB")
+"""
+    )
+    subs["forks"] = with_last_cell(
+        f"""import subprocess
+children = []
+try:
+    while len(children) < 100:
+        children.append(subprocess.Popen(["sleep", "{STRAY_SLEEP}"]))
+    print("LEAKED: started", len(children), "processes")
+except OSError as err:
+    print("stopped after", len(children), "processes:", err)
+"""
+    )
+    subs["filler"] = with_last_cell(
+        """block = b"x" * 2**20
+written = 0
+try:
+    with open("big.bin", "wb") as out:
+        while written < 400:
+            out.write(block)
+            out.flush()
+            written += 1
+    print("LEAKED: wrote", written, "MiB")
+except OSError as err:
+    print("stopped after", written, "MiB:", err)
+"""
+    )
 
     subs["ref"] = books.solved(
         ex2_my_adapter="""from course_lib.adapters.bottleneck import BottleneckAdapter as _Reference

@@ -1,7 +1,7 @@
 """Grading a class: ``python -m course_tools.grading autograde`` on every kind of bad submission.
 
 ``test_a_class_of_bad_submissions`` grades the whole matrix in one batch run (one scratch course,
-21 students, ``--jobs 2``, small time limits) and checks everything about it at once, listing every
+24 students, ``--jobs 2``, small time and resource limits) and checks everything about it at once, listing every
 problem it finds: the correct students keep full marks whatever the others did, every bad submission
 gets its grade and a clear status and reason, the sandbox stops what it must, outputs are cut, and the
 gradebook loses nothing; then it regrades two students with ``--jobs 1`` and checks that one worker gives
@@ -21,12 +21,23 @@ import sys
 from pathlib import Path
 
 import pytest
-from grading_helpers import ASSIGNMENT, CELL_POINTS, MAX, Notebooks, bad_submissions, index_of, submit_all, write
+from grading_helpers import (
+    ASSIGNMENT,
+    CELL_POINTS,
+    MAX,
+    STRAY_SLEEP,
+    Notebooks,
+    bad_submissions,
+    index_of,
+    submit_all,
+    write,
+)
 from nbgrader_helpers import ROOT, nbgrader, scratch_course
 
 from course_lib.nbcells import grade_id
 
 CELL_LIMIT, NOTEBOOK_LIMIT = 20, 40
+MEMORY, PROCESSES, FILE_SIZE = "2G", 48, "100M"  # small per-student limits, so that the matrix hits them quickly
 
 # student -> (score, status, words the reason must contain, grade cells that must fail); score None: timing-dependent
 EXPECTED = {
@@ -56,7 +67,11 @@ EXPECTED = {
     "snoop": (MAX, "sandbox-violation", "refers to the gradebook", []),
     "net": (MAX, "sandbox-violation", "Connection refused", []),
     "ref": (None, "reference-import", "from course_lib.adapters.bottleneck import BottleneckAdapter", []),
+    "hog": (MAX, "memory-limit", "ran into the memory limit (2 GiB)", []),
+    "forks": (MAX, "process-limit", f"ran into the limit of {PROCESSES} processes", []),
+    "filler": (MAX, "disk-limit", "ran into the file-size limit (100 MiB)", []),
 }
+LIMITS = ["--memory", MEMORY, "--max-processes", str(PROCESSES), "--max-file-size", FILE_SIZE]
 FULL_MARKS = [s for s, (score, *_) in EXPECTED.items() if score == MAX]
 
 
@@ -117,7 +132,14 @@ def grade_the_matrix(folder: Path) -> dict:
         assert set(subs) == set(EXPECTED)
         submit_all(course, subs)
         run = grading(
-            course, "--jobs", "2", "--cell-timeout", str(CELL_LIMIT), "--notebook-timeout", str(NOTEBOOK_LIMIT)
+            course,
+            "--jobs",
+            "2",
+            "--cell-timeout",
+            str(CELL_LIMIT),
+            "--notebook-timeout",
+            str(NOTEBOOK_LIMIT),
+            *LIMITS,
         )
         try:
             listener.accept()[0].close()
@@ -133,6 +155,9 @@ def grade_the_matrix(folder: Path) -> dict:
         "csv": {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))},
         "gradebook": gradebook_scores(course),
         "listener_reached": reached,
+        "strays": subprocess.run(
+            ["pgrep", "-f", f"sleep {STRAY_SLEEP}"], capture_output=True, text=True
+        ).stdout.split(),
     }
 
 
@@ -192,6 +217,24 @@ def gradebook_complete(graded: dict) -> list[str]:
     return problems
 
 
+def limits_held(graded: dict) -> list[str]:
+    """Each limit stopped its student (the bounded loop did not finish), the feedback says which limit, and no
+    process a student started outlived their grading."""
+    problems = [f"processes left running after grading: {graded['strays']}"] if graded["strays"] else []
+    for student, words in (("hog", "memory limit"), ("forks", "processes"), ("filler", "file-size limit")):
+        nb = json.loads((graded["course"] / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+        outputs = nb["cells"][-1]["outputs"]
+        text = "".join("".join(o.get("text", "")) + o.get("ename", "") for o in outputs)
+        if "LEAKED" in text or not ("stopped after" in text or "MemoryError" in text):
+            problems.append(f"{student}'s code was not stopped by its limit: {text!r}")
+        feedback = graded["course"] / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        if not feedback.is_file() or words not in feedback.read_text():
+            problems.append(f"{student}'s feedback does not say that the {words} stopped the code")
+    if "limits per student: memory 2 GiB (RLIMIT_AS)" not in graded["stdout"]:
+        problems.append("the grader does not say which limits hold and how")
+    return problems
+
+
 def sandbox_held(graded: dict) -> list[str]:
     problems = ["a student's code reached a listener on the host's loopback"] if graded["listener_reached"] else []
     for student, blocked in (("snoop", 3), ("net", 1)):
@@ -246,6 +289,7 @@ def one_worker_gives_the_same_grades(graded: dict, folder: Path) -> list[str]:
         str(CELL_LIMIT),
         "--notebook-timeout",
         str(NOTEBOOK_LIMIT),
+        *LIMITS,
         "--student=good",
         "--student=nan",
         "--out",
@@ -275,6 +319,7 @@ def test_a_class_of_bad_submissions(tmp_path):
         correct_students_unaffected,
         gradebook_complete,
         sandbox_held,
+        limits_held,
         outputs_and_reports,
     ):
         problems += [f"[{check.__name__}] {p}" for p in check(graded)]
@@ -462,3 +507,46 @@ def test_feedback_hides_hidden_tests_and_machine_paths():
     assert nb.cells[0].outputs[0].traceback == ["AssertionError: the secret check"]
     assert nb.cells[1].outputs[0].traceback == ["File torch/nn/modules/module.py:1773, in _call_impl"]
     assert str(ROOT) not in shown and sys.prefix not in shown, shown
+
+
+def test_the_cpu_time_limit_stops_a_spinning_kernel_and_is_reported_as_such(tmp_path):
+    """RLIMIT_CPU through the kernel launcher (the matrix leaves CPU time out: reaching a CPU-time limit in a
+    notebook takes longer than its cell limits); the worker turns the launcher's record into a cpu-limit note."""
+    from course_tools.grading import launch
+    from course_tools.grading.results import StudentResult
+    from course_tools.grading.worker import limits_hit
+
+    status = tmp_path / "kernel.status"
+    run = subprocess.run(
+        [
+            sys.executable,
+            launch.__file__,
+            "--cpu-seconds",
+            "1",
+            "--status",
+            str(status),
+            "--",
+            sys.executable,
+            "-c",
+            "while True: pass",
+        ],
+        timeout=60,
+    )
+    assert run.returncode == 128 + 24, run.returncode  # SIGXCPU
+    ended = json.loads(status.read_text())
+    hits = limits_hit({"cells": []}, {"cpu": "1 s"}, [ended], 0)
+    assert [h["limit"] for h in hits] == ["cpu"] and "CPU-time limit (1 s)" in hits[0]["text"]
+    result = StudentResult("spin", ASSIGNMENT, MAX)
+    result.note("kernel-died", "the kernel died in cell 3")
+    result.note("cpu-limit", hits[0]["text"])
+    assert result.status == "cpu-limit"
+
+
+def test_limit_sizes_parse_and_bad_ones_are_refused():
+    from course_tools.grading.limits import parse_bytes
+
+    assert parse_bytes("4G") == 4 * 2**30 and parse_bytes("512M") == 512 * 2**20 and parse_bytes("1.5GiB") == 3 * 2**29
+    assert parse_bytes("1000") == 1000
+    for bad in ("lots", "-1G", "0"):
+        with pytest.raises(ValueError, match="size"):
+            parse_bytes(bad)

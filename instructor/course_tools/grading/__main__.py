@@ -35,6 +35,17 @@ def main(argv=None) -> int:
     auto.add_argument(
         "--max-output", type=int, default=100_000, help="characters of output a cell keeps (default 100000)"
     )
+    auto.add_argument("--memory", default="4G", help="memory one student's kernel may use (default 4G; e.g. 2G, 512M)")
+    auto.add_argument(
+        "--max-processes", type=int, default=256, help="processes and threads one student may have (default 256)"
+    )
+    auto.add_argument("--max-file-size", default="1G", help="largest file one student's code may write (default 1G)")
+    auto.add_argument(
+        "--cpu-time",
+        type=int,
+        default=0,
+        help="CPU seconds one student's kernel may use (default: notebook timeout x threads per job + 60)",
+    )
     auto.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
     auto.add_argument(
         "--no-sandbox",
@@ -59,8 +70,20 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from course_tools.grading.batch import Options, grade_assignment
+    from course_tools.grading.limits import Limits, parse_bytes
     from course_tools.grading.sandbox import SandboxUnavailable
 
+    try:
+        limits = Limits(
+            memory_bytes=parse_bytes(args.memory),
+            max_processes=args.max_processes,
+            file_bytes=parse_bytes(args.max_file_size),
+            cpu_seconds=args.cpu_time,
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    if args.max_processes < 8 or args.cpu_time < 0:
+        parser.error("--max-processes must be at least 8 (a kernel needs a few threads) and --cpu-time not negative")
     if args.jobs < 1 or (args.cell_timeout is not None and args.cell_timeout < 1) or args.notebook_timeout < 1:
         parser.error("--jobs, --cell-timeout and --notebook-timeout must be at least 1")
     root = args.root.resolve()
@@ -80,6 +103,7 @@ def main(argv=None) -> int:
         work_dir=args.work_dir,
         keep_work=args.keep_work,
         readonly=[p.resolve() for p in args.allow_read],
+        limits=limits,
     )
 
     def interrupted(signum, frame):

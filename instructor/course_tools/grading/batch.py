@@ -27,6 +27,7 @@ from pathlib import Path
 from course_tools.grading import gradebook, report
 from course_tools.grading.course import Course, make_student_course, make_template, nbgrader_env, scratch_config
 from course_tools.grading.guard import guard_tests
+from course_tools.grading.limits import Limits, enforcement, human
 from course_tools.grading.locate import NotebookUnreadable, ensure_cell_ids, find_notebook, read_notebook
 from course_tools.grading.repair import repair
 from course_tools.grading.results import NOT_RECORDED, CellGrade, StudentResult
@@ -52,6 +53,15 @@ class Options:
     work_dir: Path | None = None  # scratch courses (default: a temporary folder, removed afterwards)
     keep_work: bool = False
     readonly: list[Path] = field(default_factory=list)  # extra folders the sandboxed kernel may read
+    limits: Limits = field(default_factory=Limits)  # memory, processes, CPU time, file size per student
+
+    @property
+    def threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // max(1, self.jobs))
+
+    @property
+    def cpu_seconds(self) -> int:
+        return self.limits.cpu_seconds or Limits.cpu_for(self.notebook_timeout, self.threads)
 
 
 def _grading_config(options: Options, socket_dir: Path, kernel_log: Path) -> str:
@@ -66,6 +76,10 @@ def _grading_config(options: Options, socket_dir: Path, kernel_log: Path) -> str
         f"c.GradingKernelManager.socket_dir = {str(socket_dir)!r}",
         f"c.GradingKernelManager.log_file = {str(kernel_log)!r}",
         f"c.GradingKernelManager.readonly = {[str(p) for p in options.readonly]!r}",
+        f"c.GradingKernelManager.max_file_bytes = {int(options.limits.file_bytes)}",
+        f"c.GradingKernelManager.memory_bytes = {int(options.limits.memory_bytes)}",
+        f"c.GradingKernelManager.max_processes = {int(options.limits.max_processes)}",
+        f"c.GradingKernelManager.cpu_seconds = {int(options.cpu_seconds)}",
     ]
     if options.cell_timeout is not None:
         lines.append(f"c.Execute.timeout = {int(options.cell_timeout)}")
@@ -163,12 +177,18 @@ class Grader:
             shutil.rmtree(socket_dir, ignore_errors=True)
 
     def _run_worker(self, result: StudentResult, folder: Path, scratch: Path) -> StudentResult:
-        threads = max(1, (os.cpu_count() or 1) // max(1, self.options.jobs))
+        threads = self.options.threads
         job = {
             "course": str(scratch),
             "assignment": self.assignment,
             "student": result.student,
             "course_id": self.course.course_id,
+            "limits": {
+                "memory": human(self.options.limits.memory_bytes),
+                "processes": self.options.limits.max_processes,
+                "cpu": f"{self.options.cpu_seconds} s",
+                "disk": human(self.options.limits.file_bytes),
+            },
             "env": {
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads)),
                 "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", str(threads)),
@@ -268,6 +288,10 @@ class Grader:
                 )
         if outcome.get("blocked"):
             result.note("sandbox-violation", f"blocked by the sandbox: {', '.join(outcome['blocked'][:3])}")
+        for hit in outcome.get("limits_hit", []):
+            result.note(f"{hit['limit']}-limit", hit["text"])
+        if outcome.get("stray_processes"):
+            result.note("ok", f"{outcome['stray_processes']} processes the kernel left behind were killed")
         if outcome.get("warnings"):
             seen = outcome["warnings"]
             more = f" and {len(seen) - 2} more" if len(seen) > 2 else ""
@@ -312,6 +336,10 @@ def grade_assignment(
     os.environ["PATH"] = nbgrader_env()["PATH"]  # the gradebook may be created here: nbgrader runs alembic
     if options.sandbox:
         sandbox.probe()
+    enforced, unenforced = enforcement(options.limits, options.cpu_seconds, sandbox.TMP_BYTES, options.sandbox)
+    log("limits per student: " + ", ".join(enforced))
+    for warning in unenforced:
+        log(f"WARNING: {warning}")
     students = options.students or course.students(assignment)
     out = Path(options.out) if options.out else course.root / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)

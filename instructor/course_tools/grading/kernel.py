@@ -21,12 +21,22 @@ from traitlets import Bool, Integer, List, Unicode, default
 
 from course_tools.grading.sandbox import LAUNCHER, Sandbox
 
+#: Environment variable naming the student's control group folder (set by the worker when it made one).
+CGROUP_ENV = "COURSE_GRADING_CGROUP"
+#: Where each kernel's launcher wrote how the kernel ended (read by the worker after grading).
+STATUS_FILES: list[str] = []
+
 
 class GradingKernelManager(AsyncKernelManager):
     sandbox = Bool(True, help="run the kernel in the bwrap sandbox").tag(config=True)
     socket_dir = Unicode("", help="folder for the connection file and the kernel's Unix sockets").tag(config=True)
     readonly = List(Unicode(), help="extra folders the sandboxed kernel may read").tag(config=True)
-    max_file_bytes = Integer(256 * 2**20, help="largest file the kernel may write").tag(config=True)
+    max_file_bytes = Integer(2**30, help="largest file the kernel may write").tag(config=True)
+    memory_bytes = Integer(4 * 2**30, help="address space the kernel may use (RLIMIT_AS)").tag(config=True)
+    max_processes = Integer(256, help="processes the kernel may have (cgroup pids.max, or RLIMIT_NPROC)").tag(
+        config=True
+    )
+    cpu_seconds = Integer(0, help="CPU time the kernel may use (RLIMIT_CPU; 0: no limit)").tag(config=True)
     kernel_env = List(Unicode(), help="NAME=VALUE pairs set in the kernel's environment").tag(config=True)
 
     log_file = Unicode("", help="file that receives the kernel process's own stdout and stderr").tag(config=True)
@@ -61,9 +71,26 @@ class GradingKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        cmd = [sys.executable, str(LAUNCHER), "--max-file-bytes", str(self.max_file_bytes), "--", *cmd]
+        status = str(Path(self.connection_file).with_suffix(".status")) if self.connection_file else ""
+        if status:
+            STATUS_FILES.append(status)
+        limits = [
+            "--max-file-bytes",
+            str(self.max_file_bytes),
+            "--memory-bytes",
+            str(self.memory_bytes),
+            "--max-processes",
+            str(self.max_processes),
+            *(["--cpu-seconds", str(self.cpu_seconds)] if self.cpu_seconds else []),
+            *(["--status", status] if status else []),
+        ]
+        cmd = [sys.executable, str(LAUNCHER), *limits, "--", *cmd]
+        # The student's control group (made by the worker, course_tools.grading.limits): joined before the
+        # sandbox starts, so that every process of the kernel is in it.
+        group = os.environ.get(CGROUP_ENV, "")
+        join = [sys.executable, str(LAUNCHER), "--join-cgroup", group, "--"] if group else []
         if not self.sandbox:
-            return cmd
+            return [*join, *cmd]
         cwd = (self._launch_args or {}).get("cwd")
         writable = [Path(self.connection_file).resolve().parent]
         if cwd:
@@ -71,4 +98,4 @@ class GradingKernelManager(AsyncKernelManager):
         env = dict(item.split("=", 1) for item in self.kernel_env)
         env.setdefault("NBGRADER_EXECUTION", os.environ.get("NBGRADER_EXECUTION", "autograde"))
         box = Sandbox(writable=writable, readonly=[Path(p) for p in self.readonly], env=env)
-        return box.wrap(cmd, cwd=Path(cwd).resolve() if cwd else None)
+        return [*join, *box.wrap(cmd, cwd=Path(cwd).resolve() if cwd else None)]

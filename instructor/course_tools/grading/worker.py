@@ -80,6 +80,55 @@ def blocked_attempts(notebook: dict) -> list[str]:
     return found
 
 
+#: Text in a cell's output that shows a per-student limit stopping the code (course_tools.grading.limits).
+LIMIT_MARKERS = {
+    "memory": ("MemoryError", "can't allocate memory", "Cannot allocate memory", "std::bad_alloc"),
+    "process": ("Resource temporarily unavailable", "can't start new thread", "[Errno 11]"),
+    "disk": ("File too large", "[Errno 27]", "No space left on device", "[Errno 28]"),
+}
+LIMIT_NAMES = {"memory": "memory", "process": "processes", "cpu": "cpu", "disk": "disk"}
+SIGXCPU = 24
+
+
+def limits_hit(notebook: dict, limits: dict, ended: list[dict], process_hits: int) -> list[dict]:
+    """{"limit", "text"} for each limit the student's code ran into, with the first cell where it showed."""
+    found: dict[str, str] = {}
+    for index, cell in enumerate(notebook.get("cells", [])):
+        for out in cell.get("outputs", []):
+            text = "".join(cell_text(out.get(key)) for key in ("ename", "evalue", "text"))
+            for kind, markers in LIMIT_MARKERS.items():
+                if kind not in found and any(marker in text for marker in markers):
+                    found[kind] = cell_label(notebook, index)
+    if process_hits and "process" not in found:
+        found["process"] = "a cell"
+    if any(end.get("signal") == SIGXCPU for end in ended):
+        found["cpu"] = "the kernel"
+    hits = []
+    for kind, where in found.items():
+        value = limits.get(LIMIT_NAMES[kind], "?")
+        what = {
+            "memory": f"the memory limit ({value})",
+            "process": f"the limit of {value} processes and threads",
+            "cpu": f"the CPU-time limit ({value})",
+            "disk": f"the file-size limit ({value}) or the sandbox's /tmp",
+        }[kind]
+        hits.append({"limit": kind, "text": f"{where} ran into {what}", "what": what, "where": where})
+    return hits
+
+
+def add_feedback_note(graded: Path, hits: list[dict]) -> None:
+    """A first cell in the graded notebook (and so in the feedback) saying which limit stopped the code."""
+    notebook = json.loads(graded.read_text())
+    lines = ["**Grading note.** While this notebook was graded, your code ran into a limit that every student has:", ""]
+    lines += [f"* {hit['where']} ran into {hit['what']};" for hit in hits]
+    lines += ["", "Cells that could not finish, and the cells after a stopped kernel, scored 0."]
+    note = {"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines)}
+    if notebook.get("nbformat", 4) >= 4 and notebook.get("nbformat_minor", 0) >= 5:
+        note["id"] = "grading-limit-note"
+    notebook["cells"].insert(0, note)
+    graded.write_text(json.dumps(notebook, indent=1))
+
+
 def warnings_seen(notebook: dict) -> list[str]:
     """The Python warnings the notebook printed (course_lib.api shows them on stdout, marked), one per cell."""
     from course_lib.notebook_warnings import warning_lines
@@ -107,15 +156,25 @@ def main(argv: list[str]) -> int:
     from nbgrader.apps.autogradeapp import AutogradeApp
     from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
 
-    from course_tools.grading import execute
+    from course_tools.grading import execute, kernel
     from course_tools.grading.gradebook import read_results
+    from course_tools.grading.limits import ProcessGroup
+
+    limits = job.get("limits", {})
+    group = ProcessGroup.create(int(limits["processes"]), student) if limits.get("processes") else None
+    if group is not None:
+        os.environ[kernel.CGROUP_ENV] = str(group.folder)
 
     result: dict = {"failure": None, "feedback_failure": None, "phases": {}}
     phases = result["phases"]  # seconds spent in each step, for benchmarks/grading_batch.py
     phases["start"] = round(time.monotonic() - started, 2)
     common = [assignment, f"--student={student}", "--force"]
     mark = time.monotonic()
-    result["failure"] = run_app(AutogradeApp, common)
+    try:
+        result["failure"] = run_app(AutogradeApp, common)
+    finally:
+        process_hits = group.hits() if group is not None else 0
+        result["stray_processes"] = group.close() if group is not None else 0
     phases["autograde"] = round(time.monotonic() - mark, 2)
     phases.update(execute.TIMES)
     graded = course / "autograded" / student / assignment / f"{assignment}.ipynb"
@@ -125,6 +184,15 @@ def main(argv: list[str]) -> int:
         result["errors"] = {grade_id(c): first_error(c) for c in notebook["cells"] if is_graded(nbgrader_meta(c))}
         result["blocked"] = blocked_attempts(notebook)
         result["warnings"] = warnings_seen(notebook)
+        ended = []
+        for status in kernel.STATUS_FILES:
+            try:
+                ended.append(json.loads(Path(status).read_text()))
+            except (OSError, ValueError):
+                pass
+        result["limits_hit"] = limits_hit(notebook, limits, ended, process_hits)
+        if result["limits_hit"]:
+            add_feedback_note(graded, result["limits_hit"])
         for event in result["events"]:
             event["label"] = cell_label(notebook, event["cell"])
         result["autograded"] = str(graded)
