@@ -14,9 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,6 +26,7 @@ from course_tools.grading.course import Course, make_student_course, make_templa
 from course_tools.grading.guard import guard_tests
 from course_tools.grading.limits import Limits, enforcement, human
 from course_tools.grading.locate import NotebookUnreadable, ensure_cell_ids, find_notebook, read_notebook
+from course_tools.grading.processes import WorkerProcess
 from course_tools.grading.repair import repair
 from course_tools.grading.results import NOT_RECORDED, CellGrade, StudentResult
 from course_tools.grading.scan import SourceFacts, scan
@@ -54,6 +52,9 @@ class Options:
     keep_work: bool = False
     readonly: list[Path] = field(default_factory=list)  # extra folders the sandboxed kernel may read
     limits: Limits = field(default_factory=Limits)  # memory, processes, CPU time, file size per student
+    executor: str = "local"  # "local": --jobs processes on this machine; "dask": tasks on a Dask cluster
+    scheduler: str | None = None  # the Dask scheduler's address (tcp://HOST:PORT)
+    local_cluster: int = 0  # with executor "dask": start a LocalCluster of this many workers instead
 
     @property
     def threads(self) -> int:
@@ -86,14 +87,6 @@ def _grading_config(options: Options, socket_dir: Path, kernel_log: Path) -> str
     return "\n".join(lines) + "\n"
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
-
-
 def _tail(path: Path, lines: int = 8) -> str:
     if not path.is_file():
         return ""
@@ -104,8 +97,9 @@ def _tail(path: Path, lines: int = 8) -> str:
 class Grader:
     def __init__(self, course: Course, assignment: str, options: Options, work: Path):
         self.course, self.assignment, self.options, self.work = course, assignment, options, work
-        self.running: set[subprocess.Popen] = set()  # worker processes, stopped all at once on Ctrl-C
+        self.running: set[WorkerProcess] = set()  # worker processes, stopped all at once on Ctrl-C
         self.stopping = False
+        self.executor = None  # a DaskExecutor when grading on a cluster
         self._lock = threading.Lock()
         self.template = make_template(course, assignment, work / "template")
         self.template_url = f"sqlite:///{self.template / 'gradebook.db'}"
@@ -194,36 +188,36 @@ class Grader:
                 "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", str(threads)),
             },
         }
-        (folder / "job.json").write_text(json.dumps(job))
         limit = self.options.notebook_timeout + GRACE_SECONDS
-        with open(folder / "worker.log", "wb") as log, self._lock:
-            if self.stopping:
-                raise RuntimeError("grading was interrupted")
-            process = subprocess.Popen(
-                [sys.executable, "-m", "course_tools.grading.worker", str(folder / "job.json")],
-                cwd=scratch,
-                env=nbgrader_env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self.running.add(process)
-        try:
-            process.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            result.note("timeout", f"grading did not finish within {limit} s and was stopped: every cell scored 0")
-            return self._zeros(result)
-        finally:
+        if self.executor is not None:
+            failure = self._run_remote(result, folder, scratch, job, limit)
+            if failure:
+                return failure
+        else:
+            job["spawned"] = time.time()
+            (folder / "job.json").write_text(json.dumps(job))
             with self._lock:
-                self.running.discard(process)
+                if self.stopping:
+                    raise RuntimeError("grading was interrupted")
+                process = WorkerProcess(folder / "job.json", folder / "worker.log", scratch, nbgrader_env())
+                self.running.add(process)
+            try:
+                if process.wait(timeout=limit) is None:
+                    process.kill_group()
+                    result.note(
+                        "timeout", f"grading did not finish within {limit} s and was stopped: every cell scored 0"
+                    )
+                    return self._zeros(result)
+            finally:
+                with self._lock:
+                    self.running.discard(process)
         if self.stopping:
             raise RuntimeError("grading was interrupted")
         outcome_path = folder / "result.json"
         if not outcome_path.is_file():
             result.note(
                 "failed",
-                f"grader process ended with status {process.returncode} and no result: {_tail(folder / 'worker.log')}",
+                f"grader process ended with no result: {_tail(folder / 'worker.log')}",
             )
             return result
         outcome = json.loads(outcome_path.read_text())
@@ -247,13 +241,53 @@ class Grader:
             result.note("ok", f"no feedback: {outcome['feedback_failure']}")
         return result
 
+    def _run_remote(self, result: StudentResult, folder: Path, scratch: Path, job: dict, limit: int):
+        """Grade on the Dask cluster; the outputs land where a local worker would have written them. Returns
+        the finished result when the task could not give one, else None."""
+        from course_tools.grading import remote
+
+        config = scratch_config(
+            self.course,
+            Path(remote.ROOT),
+            _grading_config(self.options, Path(remote.SOCKETS), Path(remote.KERNEL_LOG)),
+        )
+        files = {k: v for k, v in remote.pack(scratch).items() if k != "nbgrader_config.py"}
+        task = {
+            "files": files,
+            "config": config,
+            "job": {k: v for k, v in job.items() if k != "course"},
+            "limit": limit,
+            "die_once": os.environ.get("COURSE_GRADING_TEST_DIE_ONCE", "") if result.student == "dies" else "",
+        }
+        try:
+            reply = self.executor.run(task, timeout=limit + 300)
+        except Exception as err:  # noqa: BLE001 - KilledWorker, a timeout, an error in the task: report it
+            result.note("failed", f"the grading task failed twice on the cluster: {type(err).__name__}: {err}")
+            return result
+        (folder / "worker.log").write_bytes(reply.get("log", b""))
+        if reply.get("timed_out"):
+            result.note("timeout", f"grading did not finish within {limit} s and was stopped: every cell scored 0")
+            return self._zeros(result)
+        outcome = reply.get("result")
+        if outcome is None:
+            return None  # no result.json: reported by the caller with the log
+        for key, (relative, data) in reply.get("outputs", {}).items():
+            target = scratch / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            if ":" not in key:
+                outcome[key] = str(target)
+        result.phases["host"] = reply.get("host", "")
+        (folder / "result.json").write_text(json.dumps(outcome))
+        return None
+
     def stop(self) -> None:
         """Kill every running worker (and with it its sandboxed kernel): the instructor pressed Ctrl-C."""
         with self._lock:
             self.stopping = True
             running = list(self.running)
         for process in running:
-            _kill_group(process)
+            process.kill_group()
 
     def _describe_events(self, result: StudentResult, outcome: dict) -> None:
         events = outcome.get("events", [])
@@ -357,7 +391,16 @@ def grade_assignment(
             + (f" (gradebook backed up to {before})" if before else "")
         )
         results: list[StudentResult] = []
-        pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+        workers = options.jobs
+        if options.executor == "dask":
+            from course_tools.grading.remote import DaskExecutor
+
+            grader.executor = DaskExecutor(options.scheduler, options.local_cluster)
+            workers = grader.executor.slots
+            log(f"grading on the Dask cluster {grader.executor.client.scheduler.address}: {workers} worker threads")
+        elif options.executor != "local":
+            raise ValueError(f"unknown executor {options.executor!r}: use local or dask")
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
         try:
             futures = {pool.submit(grader.grade, student): student for student in students}
             for done, future in enumerate(as_completed(futures), 1):
@@ -384,6 +427,8 @@ def grade_assignment(
         log(f"reports in {out}")
         return results
     finally:
+        if "grader" in locals() and grader.executor is not None:
+            grader.executor.close()
         if not options.keep_work:
             shutil.rmtree(work, ignore_errors=True)
         else:
