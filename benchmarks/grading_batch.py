@@ -2,12 +2,16 @@
 
     python benchmarks/grading_batch.py                        # 50 submissions of 01_bottleneck_math, 1 then 2 workers
     python benchmarks/grading_batch.py --students 10 --jobs 1 2 4 --assignment 03_parameter_counts
+    python benchmarks/grading_batch.py --students 200 --jobs 2 --dask 2   # then on a 2-worker Dask LocalCluster
 
 Builds a scratch course (a copy of the course's nbgrader_config.py and the assignment's source), fills
 ``submitted/`` with generated submissions (a rotation of: correct, blank, one exercise wrong, metadata
 stripped, a duplicated test cell, a renamed file), then runs ``course_tools.grading`` on the whole class
-once per worker count, from a clean gradebook each time. Prints the machine, the time per run and per
-student, the speed-up, and checks that every run gave the same grades. A measurement, not a test.
+once per worker count (and with ``--dask N`` once more on a Dask LocalCluster of N workers), from a clean
+gradebook each time. Prints the machine, the time per run and per student, students per hour, where a
+student's time goes (worker start, kernel start, running the cells, feedback: the overhead is everything but
+the cells), the projected hours for 1,000 students, and checks that every run gave the same grades. A
+measurement, not a test.
 """
 
 from __future__ import annotations
@@ -148,6 +152,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-sandbox", action="store_true", help="grade without bwrap (to measure what the sandbox costs)"
     )
+    parser.add_argument(
+        "--dask", type=int, default=0, metavar="N", help="also grade on a Dask LocalCluster of N workers"
+    )
     args = parser.parse_args(argv)
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     from course_tools.grading.batch import Options, grade_assignment
@@ -160,28 +167,43 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         course = build_course(Path(tmp), args.assignment, args.students)
         timings, grades = [], {}
-        for jobs in args.jobs:
+        runs = [(f"--jobs {j}", j, Options(jobs=j, sandbox=not args.no_sandbox)) for j in args.jobs]
+        if args.dask:
+            runs.append(
+                (
+                    f"dask x{args.dask}",
+                    args.dask,
+                    Options(executor="dask", local_cluster=args.dask, sandbox=not args.no_sandbox),
+                )
+            )
+        for label, jobs, options in runs:
             reset(course)
             started = time.monotonic()
-            results = grade_assignment(
-                args.assignment, course, Options(jobs=jobs, sandbox=not args.no_sandbox), log=lambda *a: None
-            )
+            results = grade_assignment(args.assignment, course, options, log=lambda *a: None)
             seconds = time.monotonic() - started
-            grades[jobs] = {r.student: (r.score, r.status) for r in results}
+            grades[label] = {r.student: (r.score, r.status) for r in results}
             statuses = {}
             for r in results:
                 statuses[r.status] = statuses.get(r.status, 0) + 1
-            timings.append((jobs, seconds))
+            timings.append((label, jobs, seconds, results))
             print(
-                f"  {jobs} worker(s): {seconds:7.1f} s  ({seconds / args.students:.2f} s per student)  statuses {statuses}",
+                f"  {label}: {seconds:7.1f} s  ({seconds / args.students:.2f} s per student)  statuses {statuses}",
                 flush=True,
             )
             print(f"    {phase_table(results)}", flush=True)
-        base = timings[0][1]
-        print("\n| workers | wall time (s) | s per student | speed-up |\n|---|---|---|---|")
-        for jobs, seconds in timings:
-            print(f"| {jobs} | {seconds:.1f} | {seconds / args.students:.2f} | {base / seconds:.2f}x |")
-        same = all(g == grades[args.jobs[0]] for g in grades.values())
+        base = timings[0][2]
+        print(
+            "\n| run | wall time (s) | s per student | students per hour | speed-up | 1,000 students on N such workers (h) |"
+            "\n|---|---|---|---|---|---|"
+        )
+        for label, jobs, seconds, _results in timings:
+            cpu_per_student = seconds * jobs / args.students  # worker-seconds per student
+            projection = ", ".join(f"N={n}: {1000 * cpu_per_student / n / 3600:.1f}" for n in (2, 8, 32))
+            print(
+                f"| {label} | {seconds:.1f} | {seconds / args.students:.2f} | {3600 * args.students / seconds:.0f} | "
+                f"{base / seconds:.2f}x | {projection} |"
+            )
+        same = all(g == grades[timings[0][0]] for g in grades.values())
         print(f"\nsame grades with every worker count: {'yes' if same else 'NO'}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         return 0 if same else 1
