@@ -112,7 +112,12 @@ def feedback_leaks(feedback, source_nb) -> list[str]:
         for line in "".join(cell.source).splitlines():
             if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
                 hidden = "BEGIN" in line
-            elif hidden and len(line.strip()) > 25 and line.strip() not in visible and line.strip() in text:
+            elif (
+                hidden
+                and len(line.strip()) > 25
+                and not any(line.strip() in shown for shown in visible)  # the visible tests may say the same
+                and line.strip() in text
+            ):
                 leaks.append(f"the feedback shows a hidden test line: {line.strip()!r}")
     for path in {str(ROOT), sys.prefix, "/tmp/"}:
         if path in text:

@@ -242,29 +242,40 @@ WRONG = [
         says="use .item()",
         edits=(("grad.norm().item()", "grad.norm()"),),
     ),
-    # Exercise 3b: the two questions.
+    # Exercise 3b: the swapped initialisation (W_down = 0, W_up random).
     Wrong(
         "ex3_questions",
-        "both matrices learn at step 0",
-        says="W_upᵀ g = 0",
-        edits=(('which_learns_first = "up"', 'which_learns_first = "both"'),),
+        "GELU answer copied from the near-identity case (up learns, down does not)",
+        says="GELU'(0) = 1/2",
+        edits=(('swapped_gelu = {"down.weight", "down.bias", "up.bias"}', 'swapped_gelu = {"up.weight", "up.bias"}'),),
     ),
     Wrong(
         "ex3_questions",
-        "the down-projection learns first",
-        says="W_upᵀ g = 0",
-        edits=(('which_learns_first = "up"', 'which_learns_first = "down"'),),
+        "W_up counted as learning although a = σ(0) = 0",
+        says="a = σ(W_down h + b_down) = σ(0) = 0",
+        edits=(
+            (
+                'swapped_gelu = {"down.weight", "down.bias", "up.bias"}',
+                'swapped_gelu = {"down.weight", "down.bias", "up.weight", "up.bias"}',
+            ),
+        ),
     ),
     Wrong(
         "ex3_questions",
-        "nothing learns from an all-zero adapter",
-        says="b_up's gradient is g",
-        edits=(('what_learns_from_zero = "up.bias"', 'what_learns_from_zero = "none"'),),
+        "ReLU answered like GELU (relu'(0) = 0 overlooked)",
+        says="ReLU's σ'(0) = 0",
+        edits=(('swapped_relu = {"up.bias"}', 'swapped_relu = {"down.weight", "down.bias", "up.bias"}'),),
     ),
     Wrong(
         "ex3_questions",
-        "the up-projection learns from an all-zero adapter",
-        says="stay so forever",
-        edits=(('what_learns_from_zero = "up.bias"', 'what_learns_from_zero = "up.weight and up.bias"'),),
+        "nothing learns with ReLU (b_up forgotten)",
+        says="b_up always gets a gradient",
+        edits=(('swapped_relu = {"up.bias"}', "swapped_relu = set()"),),
+    ),
+    Wrong(
+        "ex3_questions",
+        "one name as a string instead of a set",
+        says="must be a set of parameter names",
+        edits=(('swapped_relu = {"up.bias"}', 'swapped_relu = "up.bias"'),),
     ),
 ]
