@@ -68,8 +68,9 @@ def test_environment_yml_installs_the_project_and_python():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
     assert "-e ." in pip_section
-    assert "-e ./instructor" in pip_section and pip_section.index("-e ./instructor") > pip_section.index("-e ."), (
-        "environment.yml must install the instructor tools (-e ./instructor) after the course package"
+    tools = "-e ./instructor[dask]"
+    assert tools in pip_section and pip_section.index(tools) > pip_section.index("-e ."), (
+        "environment.yml must install the instructor tools (-e ./instructor[dask]) after the course package"
     )
     assert any(str(dep).startswith("python=") for dep in env["dependencies"] if isinstance(dep, str))
 
@@ -153,8 +154,8 @@ def test_the_instructor_tools_are_a_package_of_their_own_that_make_setup_install
         "the install stamp must depend on instructor/pyproject.toml"
     )
     recipe = stamp.group(2)
-    assert "-e ./instructor" in recipe and recipe.index("-e ./instructor") > recipe.index('-e ".[dev]"'), (
-        "make setup must install the instructor tools after the course package"
+    assert '-e "./instructor[dask]"' in recipe and recipe.index("./instructor") > recipe.index('-e ".[dev]"'), (
+        "make setup must install the instructor tools (with the Dask executor) after the course package"
     )
     assert re.search(r"^release:.*\n\t\$\(BIN\)/python -m course_tools\.release$", makefile, flags=re.M)
     assert not (ROOT / "course_lib" / "grading").exists() and not (ROOT / "course_lib" / "release.py").exists()
