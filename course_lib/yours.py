@@ -30,23 +30,28 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def yours_or_reference(what: str, yours: T | None, reference: T, check: Callable[[T], object] | None = None) -> T:
+def yours_or_reference(
+    what: str,
+    yours: T | None,
+    reference: T,
+    check: Callable[[T], object] | None = None,
+    instead: str = "course_lib's reference",
+) -> T:
     """``yours`` when it exists and ``check(yours)`` passes (returns anything but ``False``, raises
-    nothing); otherwise ``reference``. Prints one line saying which, and why when it is the reference."""
+    nothing); otherwise ``reference``. Prints one line saying which, and why when it is the reference
+    (``instead`` names what runs then, when it is not course_lib's own version of the same thing)."""
     if yours is None:
-        print(
-            f"{FALLING_BACK} {what} (it is not defined: run its exercise cell first); this section uses course_lib's reference."
-        )
+        print(f"{FALLING_BACK} {what} (it is not defined: run its exercise cell first); this section uses {instead}.")
         return reference
     if check is not None:
         try:
             ok = check(yours)
         except Exception as error:  # noqa: BLE001 - any failure of the learner's code means: fall back
-            print(f"{FALLING_BACK} {what} ({_reason(error)}); this section uses course_lib's reference.")
+            print(f"{FALLING_BACK} {what} ({_reason(error)}); this section uses {instead}.")
             return reference
         if ok is False:
             print(
-                f"{FALLING_BACK} {what} (it does not agree with course_lib's reference on a quick check); this section uses course_lib's reference."
+                f"{FALLING_BACK} {what} (it does not agree with course_lib's reference on a quick check); this section uses {instead}."
             )
             return reference
     print(f"{USING_YOURS} {what}.")

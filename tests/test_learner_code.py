@@ -117,3 +117,9 @@ def test_yours_or_reference_falls_back_and_says_why(capsys, yours, check, why):
     out = capsys.readouterr().out.strip()
     assert out.startswith(f"{FALLING_BACK} add_one") and why in out and "reference" in out
     assert len(out.splitlines()) == 1
+
+
+def test_the_fallback_line_names_what_runs_instead(capsys):
+    assert yours_or_reference("merge_and_unload", None, "merge", instead="an in-place merge") == "merge"
+    out = capsys.readouterr().out
+    assert "uses an in-place merge." in out and "course_lib's reference" not in out
