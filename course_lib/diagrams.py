@@ -142,6 +142,11 @@ def _dot(ax: Axes, x: float, y: float) -> None:
     ax.add_patch(Circle((x, y), 0.09, color=_LINE, zorder=3))
 
 
+def _caption(ax: Axes, text: str) -> None:
+    """The sentences under a panel."""
+    ax.text(5, -0.3, text, ha="center", va="top", fontsize=_FONT)
+
+
 def _canvas(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
@@ -521,15 +526,11 @@ def _lora_adapter_panel(ax: Axes) -> None:
     _arrow(ax, (5, split), (1.6, split), (1.6, plus.y), plus.left)
     ax.text(1.75, split + 0.3, "h = W x", ha="left", va="bottom", fontsize=_FONT - 1, style="italic")
     ax.text(up.right[0] + 0.15, up.y, "W_up = 0\nat init", ha="left", va="center", fontsize=_FONT - 1, color=_ACCENT)
-    ax.text(
-        5,
-        -0.3,
+    _caption(
+        ax,
         "runs after W, in sequence, at every forward:\n"
         "extra layers, extra latency; σ is non-linear,\n"
         "so it cannot be merged into W",
-        ha="center",
-        va="top",
-        fontsize=_FONT,
     )
 
 
@@ -555,15 +556,11 @@ def _lora_unmerged_panel(ax: Axes) -> None:
     _arrow(ax, plus.top, out.bottom)
     ax.text(a.x + 0.2, (a.top[1] + b.bottom[1]) / 2, "(…, r)", ha="left", va="center", fontsize=_FONT - 1)
     ax.text(9.1, b.y, "B = 0\nat init", ha="left", va="center", fontsize=_FONT - 1, color=_ACCENT)
-    ax.text(
-        5,
-        -0.3,
+    _caption(
+        ax,
         "beside W, linear: A random, B = 0 at init,\n"
         "so the layer starts as exactly W x. Unmerged,\n"
         "every forward adds two thin products (A, then B)",
-        ha="center",
-        va="top",
-        fontsize=_FONT,
     )
 
 
@@ -575,15 +572,11 @@ def _lora_merged_panel(ax: Axes) -> None:
     out = _box(ax, 5, 9.5, 4.2, 0.8, "W' x   (…, d)", "plain")
     _arrow(ax, x_in.top, w.bottom)
     _arrow(ax, w.top, out.bottom)
-    ax.text(
-        5,
-        -0.3,
+    _caption(
+        ax,
         "merged once after training: one d × d product,\n"
         "the cost of the original layer: no extra latency.\n"
         "Unmerge (W = W' − (α/r) B A) to swap tasks",
-        ha="center",
-        va="top",
-        fontsize=_FONT,
     )
 
 

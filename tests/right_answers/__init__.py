@@ -12,9 +12,10 @@ earn full marks.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cell_edits import edited, load_catalogue
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,23 +29,8 @@ class Right:
     combined: bool = True  # also part of the one real nbgrader round of its notebook (first per cell)
 
     def apply(self, solution: str) -> str:
-        if self.source is not None:
-            return self.source
-        if not self.edits:
-            raise ValueError(f"right answer {self.variant!r} for {self.cell} has neither edits nor source")
-        text = solution
-        for old, new in self.edits:
-            if old not in text:
-                raise ValueError(f"right answer {self.variant!r}: {old!r} does not occur in solution cell {self.cell}")
-            text = text.replace(old, new)
-        return text
+        return edited(solution, self.edits, self.source, f"right answer {self.variant!r}", self.cell)
 
 
 def catalogue(assignment: str) -> list[Right]:
-    path = HERE / f"{assignment}.py"
-    if not path.is_file():
-        return []
-    spec = importlib.util.spec_from_file_location(f"right_answers_{assignment}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.RIGHT)
+    return load_catalogue(HERE, assignment, "RIGHT")

@@ -10,9 +10,10 @@ learner reads contains ``says``.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cell_edits import edited, load_catalogue
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,23 +28,8 @@ class Wrong:
     combined: bool = True  # also part of the one real nbgrader round of its notebook
 
     def apply(self, solution: str) -> str:
-        if self.source is not None:
-            return self.source
-        if not self.edits:
-            raise ValueError(f"wrong answer {self.mistake!r} for {self.cell} has neither edits nor source")
-        text = solution
-        for old, new in self.edits:
-            if old not in text:
-                raise ValueError(f"wrong answer {self.mistake!r}: {old!r} does not occur in solution cell {self.cell}")
-            text = text.replace(old, new)
-        return text
+        return edited(solution, self.edits, self.source, f"wrong answer {self.mistake!r}", self.cell)
 
 
 def catalogue(assignment: str) -> list[Wrong]:
-    path = HERE / f"{assignment}.py"
-    if not path.is_file():
-        return []
-    spec = importlib.util.spec_from_file_location(f"wrong_answers_{assignment}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.WRONG)
+    return load_catalogue(HERE, assignment, "WRONG")
