@@ -46,8 +46,28 @@ SLOW_TESTS = {
 }
 
 
+#: The longest tests (seconds on CI's 2 cores: test_grading's matrix ~330, each notebook's nbgrader round 45-220,
+#: the JupyterHub round trip ~60) go first (not the browser's: its module shares one JupyterLab server), so that pytest-xdist's workers do not
+#: end with one of them running alone while the other worker waits.
+LONGEST_FIRST = (
+    "test_a_class_of_bad_submissions",
+    "test_nbgrader_grades_the_solution",
+    "test_a_class_on_jupyterhub_round_trip",
+    "test_each_wrong_answer_loses_points",
+)
+
+
+def _longest_first(item) -> tuple[int, int]:
+    rank = next((i for i, name in enumerate(LONGEST_FIRST) if item.name.startswith(name)), len(LONGEST_FIRST))
+    # within one test's parameters, the notebooks with the most training first (05, 04, 06, 07, 02, ...)
+    notebook = next((n for n in ("05_", "04_", "06_", "07_", "02_", "03_", "01_") if f"[{n}" in item.name), None)
+    return rank, ("05_", "04_", "06_", "07_", "02_", "03_", "01_").index(notebook) if notebook else 0
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark every test `notebooks`, `browser` or `slow` by its module (or name), so `-m` can choose."""
+    """Mark every test `notebooks`, `browser` or `slow` by its module (or name), so `-m` can choose; the longest
+    tests run first."""
+    items.sort(key=_longest_first)  # stable: everything else keeps its order
     for item in items:
         module = item.module.__name__.rpartition(".")[2]
         if module in NOTEBOOK_MODULES:

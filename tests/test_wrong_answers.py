@@ -9,10 +9,10 @@ Two checks per graded notebook:
   exercise's cells run again from the mistaken solution cell to its last test cell, with the hidden
   tests, and the correct cell is put back after each exercise; each right answer runs the same way and
   must pass every test cell with nothing on standard error (nbgrader scores a cell with stderr 0);
-- one real nbgrader round per notebook, three students in one scratch course: the master solution must
-  earn every point with no error in any cell, the untouched release none, a submission holding one
-  mistake per exercise must lose points on each exercise, also in its generated feedback, and a
-  submission holding one right answer per exercise must earn every point.
+- one real nbgrader round per notebook, three students in one scratch course: the solution (the master
+  with one right answer per exercise swapped in) must earn every point with no error in any cell, the
+  untouched release none, and a submission holding one mistake per exercise must lose points on each
+  exercise, also in its generated feedback.
 """
 
 from __future__ import annotations
@@ -239,6 +239,9 @@ def test_each_wrong_answer_loses_points_and_says_why_and_each_right_answer_earns
 
 @pytest.mark.parametrize("name", graded_assignments())
 def test_nbgrader_grades_the_solution_the_blank_release_one_mistake_and_one_right_answer_per_exercise(name, tmp_path):
+    """Three students: "solution" (the master with one right answer per exercise swapped in, so that the master's
+    own answers, proven in the kernel test above, and the right answers both meet nbgrader), "blank" (the release)
+    and "mistaken" (one wrong answer per exercise)."""
     nb = master(name)
     groups = exercises(nb)
     right = master(name)
@@ -262,29 +265,25 @@ def test_nbgrader_grades_the_solution_the_blank_release_one_mistake_and_one_righ
     right_path = tmp_path / "right" / f"{name}.ipynb"
     right_path.parent.mkdir()
     nbformat.write(right, right_path)
-    submit(course, "rightvariants", name, right_path)
-    submit(course, "solution", name, ROOT / "solutions" / name / f"{name}.ipynb")
+    submit(course, "solution", name, right_path)
     submit(course, "blank", name, ROOT / "notebooks" / name / f"{name}.ipynb")
     nbgrader(course, "autograde", name, "--force")
     nbgrader(course, "generate_feedback", name, "--student=mistaken", "--force")  # the feedback checked below
 
     result = scores(course, name)
     assert result["solution"] == (max_points(name), max_points(name)), (
-        f"{name}: the solution scored {result['solution']}"
+        f"{name}: the solution with one right answer per exercise (tests/right_answers/) scored "
+        f"{result['solution']}: {grade_scores(course, name, 'solution')}"
     )
     assert result["blank"][0] == 0, f"{name}: the blank release scored {result['blank']}"
-    assert result["rightvariants"] == (max_points(name), max_points(name)), (
-        f"{name}: one right answer per exercise (tests/right_answers/) scored {result['rightvariants']}: "
-        f"{grade_scores(course, name, 'rightvariants')}"
-    )
     errors = error_outputs(course / "autograded" / "solution" / name / f"{name}.ipynb")
     assert not errors, f"{name}: the graded solution shows errors in cells {errors}"
     if any("yours_or_reference" in "".join(c.source) for c in nb.cells if c.cell_type == "code"):
-        # The experiments run on the learner's code: the master's own answers drive them all, and a blank
+        # The experiments run on the learner's code: correct answers drive them all, and a blank
         # release falls back to course_lib's reference (saying so) without an error outside its exercises.
         solution_text = outputs_text(course / "autograded" / "solution" / name / f"{name}.ipynb")
         assert USING_YOURS in solution_text, f"{name}: no experiment says it runs on the learner's code"
-        assert FALLING_BACK not in solution_text, f"{name}: with the master's answers an experiment still falls back"
+        assert FALLING_BACK not in solution_text, f"{name}: with correct answers an experiment still falls back"
         blank = course / "autograded" / "blank" / name / f"{name}.ipynb"
         assert FALLING_BACK in outputs_text(blank), f"{name}: the blank release never says it falls back"
         graded_cells = nbformat.read(blank, as_version=4).cells
