@@ -381,6 +381,7 @@ def grade_assignment(
         Path(options.work_dir).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"grading-{assignment}-", dir=options.work_dir))
     started = time.monotonic()
+    grader: Grader | None = None
     try:
         grader = Grader(course, assignment, options, work)
         before = gradebook.backup(course.db_url, out / "gradebook-before.db")
@@ -427,7 +428,7 @@ def grade_assignment(
         log(f"reports in {out}")
         return results
     finally:
-        if "grader" in locals() and grader.executor is not None:
+        if grader is not None and grader.executor is not None:
             grader.executor.close()
         if not options.keep_work:
             shutil.rmtree(work, ignore_errors=True)

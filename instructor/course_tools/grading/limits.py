@@ -194,18 +194,6 @@ class Limits:
     def cpu_for(notebook_timeout: int, threads: int) -> int:
         return int(notebook_timeout) * max(1, threads) + CPU_GRACE_SECONDS
 
-    def launcher_args(self, cpu_seconds: int) -> list[str]:
-        return [
-            "--max-file-bytes",
-            str(self.file_bytes),
-            "--memory-bytes",
-            str(self.memory_bytes),
-            "--cpu-seconds",
-            str(cpu_seconds),
-            "--max-processes",
-            str(self.max_processes),
-        ]
-
 
 def enforcement(limits: Limits, cpu_seconds: int, tmp_bytes: int, sandbox: bool) -> tuple[list[str], list[str]]:
     """(one line per limit saying how it is enforced here, warnings for limits that are not)."""
