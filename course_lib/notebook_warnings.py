@@ -34,3 +34,14 @@ def restore_warnings() -> None:
 def warning_lines(text: str) -> list[str]:
     """The routed-warning lines in a cell's output text."""
     return [line for line in text.splitlines() if line.startswith(WARNING_MARK)]
+
+
+def first_warning(cell: dict) -> str | None:
+    """The first routed warning a saved notebook cell shows (the text after ``WARNING_MARK``), or None."""
+    stdout = "".join(
+        "".join(out.get("text", ""))
+        for out in cell.get("outputs", [])
+        if isinstance(out, dict) and out.get("output_type") == "stream" and out.get("name") == "stdout"
+    )
+    lines = warning_lines(stdout)
+    return lines[0][len(WARNING_MARK) :].strip() if lines else None

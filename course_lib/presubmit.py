@@ -220,7 +220,7 @@ def problems_in(notebook: dict, manifest: dict) -> tuple[list[str], list[str]]:
 def output_notes(notebook: dict) -> list[str]:
     """What the saved outputs of the graded cells say that costs (or does not cost) points: a test cell that
     wrote to standard error scores 0 under nbgrader; a Python warning shown by course_lib costs nothing."""
-    from course_lib.notebook_warnings import warning_lines
+    from course_lib.notebook_warnings import first_warning
 
     notes = []
     for cell in notebook.get("cells", []):
@@ -228,12 +228,11 @@ def output_notes(notebook: dict) -> list[str]:
         if not meta.get("grade_id") or cell.get("cell_type") != "code":
             continue
         streams = [o for o in cell.get("outputs", []) if isinstance(o, dict) and o.get("output_type") == "stream"]
-        stdout = "".join(cell_text(o.get("text", "")) for o in streams if o.get("name") == "stdout")
         stderr = "".join(cell_text(o.get("text", "")) for o in streams if o.get("name") == "stderr")
-        seen = warning_lines(stdout)
-        if seen:
+        warning = first_warning(cell)
+        if warning:
             notes.append(
-                f"{meta['grade_id']} showed a Python warning (it costs no points, but read it): {seen[0].split(':', 1)[1].strip()[:120]}"
+                f"{meta['grade_id']} showed a Python warning (it costs no points, but read it): {warning[:120]}"
             )
         if stderr.strip() and meta.get("grade") and not meta.get("solution"):
             first = stderr.strip().splitlines()[0][:120]

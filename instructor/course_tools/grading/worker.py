@@ -131,16 +131,13 @@ def add_feedback_note(graded: Path, hits: list[dict]) -> None:
 
 def warnings_seen(notebook: dict) -> list[str]:
     """The Python warnings the notebook printed (course_lib.api shows them on stdout, marked), one per cell."""
-    from course_lib.notebook_warnings import warning_lines
+    from course_lib.notebook_warnings import first_warning
 
     found = []
     for index, cell in enumerate(notebook.get("cells", [])):
-        text = "".join(
-            cell_text(out.get("text")) for out in cell.get("outputs", []) if out.get("output_type") == "stream"
-        )
-        lines = warning_lines(text)
-        if lines:
-            found.append(f"{cell_label(notebook, index)}: {lines[0].split(':', 1)[1].strip()[:160]}")
+        warning = first_warning(cell)
+        if warning:
+            found.append(f"{cell_label(notebook, index)}: {warning[:160]}")
     return found
 
 
