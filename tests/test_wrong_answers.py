@@ -43,6 +43,7 @@ from right_answers import catalogue as right_catalogue
 from wrong_answers import Wrong, catalogue
 
 from course_lib.nbcells import nbgrader_meta
+from course_lib.presubmit import normalised
 from course_lib.yours import FALLING_BACK, USING_YOURS
 
 MIN_PER_EXERCISE = 3
@@ -90,20 +91,10 @@ def outputs_text(notebook) -> str:
     return "".join(text)
 
 
-def visible_lines(source: str) -> list[str]:
-    lines, hidden = [], False
-    for line in source.splitlines():
-        if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
-            hidden = "BEGIN" in line
-        elif not hidden:
-            lines.append(line)
-    return lines
-
-
 def feedback_leaks(feedback, source_nb) -> list[str]:
     """What the feedback HTML shows that a learner must not see: a line of a hidden test, a path of this machine."""
     text = html.unescape(re.sub(r"<[^>]+>", "", feedback.read_text()))
-    visible = {line.strip() for c in source_nb.cells for line in visible_lines("".join(c.source))}
+    visible = {line.strip() for c in source_nb.cells for line in normalised(c.source).splitlines()}
     leaks = []
     if any("BEGIN HIDDEN TESTS" in "".join(c.source) for c in source_nb.cells) and HIDDEN_NOTE not in text:
         leaks.append("the feedback does not say where hidden tests were left out")
