@@ -4,7 +4,9 @@
 
 The names come from the modules that define them, in the order the course teaches them (each module's
 docstring explains its part): the adapter modules, their specs, adding and switching adapters, freezing and
-counting, saving and loading, AdapterFusion, LoRA, and the training harness.
+counting, saving and loading, AdapterFusion, LoRA, prompt and prefix tuning, supervised fine-tuning batches of a
+decoder, and the training harness. Adapters, LoRA and counting work for BERT and GPT-2 models alike
+(``course_lib.surgery``).
 
 Importing it also shows Python warnings on standard output rather than standard error
 (``course_lib.notebook_warnings``): nbgrader gives 0 points to a test cell that writes to standard error, and
@@ -22,6 +24,8 @@ from .adapters import (
     LoRALinear,
     ParallelAdapter,
     PHMLinear,
+    PrefixEncoder,
+    SoftPrompt,
 )
 from .checkpoint import AdapterConfigError, load_adapters, read_adapter_config, save_adapters
 from .fusion import add_fusion, freeze_for_fusion, fusion_weights, list_fusions, set_active_fusion
@@ -53,7 +57,11 @@ from .params import (
     lora_parameter_count,
     parameter_groups,
     placement_parameter_count,
+    prefix_parameter_count,
+    prompt_parameter_count,
 )
+from .prompting import PrefixTuning, PromptTuning
+from .sft import response_loss, sft_batch, sft_example
 from .specs import PLACEMENTS, BottleneckSpec, CompacterSpec, FusionSpec, LoRASpec, ParallelSpec
 from .surgery import get_layers, iter_wrappers
 from .yours import yours_or_reference
@@ -70,6 +78,8 @@ __all__ = [
     "CompacterAdapter",
     "AdapterFusion",
     "LoRALinear",
+    "SoftPrompt",
+    "PrefixEncoder",
     # specs
     "PLACEMENTS",
     "BottleneckSpec",
@@ -112,6 +122,14 @@ __all__ = [
     "remove_lora",
     "lora_layers",
     "lora_spec",
+    # prompt and prefix tuning, supervised fine-tuning of a decoder (09)
+    "PromptTuning",
+    "PrefixTuning",
+    "prompt_parameter_count",
+    "prefix_parameter_count",
+    "sft_example",
+    "sft_batch",
+    "response_loss",
     # harness (all notebooks)
     "load_model",
     "minilm_path",

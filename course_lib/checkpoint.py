@@ -67,9 +67,14 @@ def _head_prefixes(model: nn.Module) -> tuple[str, ...]:
 
 
 def head_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The task head's tensors (everything outside ``model.base_model``), keyed ``head.<name>``."""
+    """The task head's tensors (everything outside ``model.base_model``), keyed ``head.<name>``.
+
+    A tensor the head shares with the base model is not the head's: GPT-2's ``lm_head.weight`` *is* the token
+    embedding (tied weights), part of the pretrained model, so a GPT2LMHeadModel's adapter saves no head."""
     prefixes = _head_prefixes(model)
-    return {f"head.{k}": v for k, v in model.state_dict().items() if k.split(".")[0] in prefixes}
+    # named_parameters gives a shared parameter once, under its first (base) name
+    own = {*dict(model.named_parameters()), *dict(model.named_buffers())}
+    return {f"head.{k}": v for k, v in model.state_dict().items() if k.split(".")[0] in prefixes and k in own}
 
 
 def _head_config(model: nn.Module, head: dict[str, torch.Tensor]) -> dict | None:

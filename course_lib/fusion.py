@@ -65,7 +65,7 @@ def add_fusion(
     for _, location, wrapper in iter_wrappers(model):
         if location != spec.location:
             continue
-        weight = wrapper.dense.weight
+        weight = wrapper.weight
         fusion = AdapterFusion(d_model, len(spec.adapters), score_scale=spec.score_scale)
         wrapper.add(name, fusion.to(device=weight.device, dtype=weight.dtype), spec)
     registry(model).fusions[name] = spec

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from torch import nn
 
-from .adapters.lora import LoRALinear, is_lora_layer
+from .adapters.lora import LoRALinear, is_linear_like, is_lora_layer
 from .specs import LoRASpec
 from .surgery import registry, replace_module
 
@@ -30,11 +30,13 @@ def add_lora(
     alpha: float = 16,
     dropout: float = 0.0,
 ) -> nn.Module:
-    """Wrap every ``nn.Linear`` whose attribute name is in ``target_modules`` in a ``LoRALinear``.
+    """Wrap every ``nn.Linear`` (or GPT-2 ``Conv1D``) whose attribute name is in ``target_modules`` in a
+    ``LoRALinear``.
 
     Matching is on the last component of the module name, like PEFT's ``target_modules``: with the
     default ``("query", "value")`` every ``...attention.self.query`` and ``...attention.self.value``
-    of a BERT model is adapted (Hu et al. adapt W_q and W_v). Only the wrapped linears are frozen;
+    of a BERT model is adapted (Hu et al. adapt W_q and W_v). GPT-2 computes queries, keys and values in one
+    ``Conv1D``, ``c_attn`` (PEFT's default for GPT-2): pass ``target_modules=("c_attn",)``. Only the wrapped linears are frozen;
     call ``freeze_base(model)`` to freeze everything else except LoRA (and the head).
     Modifies ``model`` in place and returns it. The settings are recorded in the model's registry
     (``lora_spec(model)``).
@@ -47,13 +49,13 @@ def add_lora(
     linears = {
         name: module
         for name, module in model.named_modules()
-        if isinstance(module, nn.Linear) and name.rpartition(".")[2] in targets
+        if is_linear_like(module) and name.rpartition(".")[2] in targets
     }
     names = list(linears)
     if not names:
-        linear_names = sorted({n.rpartition(".")[2] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
+        linear_names = sorted({n.rpartition(".")[2] for n, m in model.named_modules() if is_linear_like(m)})
         raise ValueError(
-            f"target_modules={list(targets)} matched no nn.Linear in {type(model).__name__}; "
+            f"target_modules={list(targets)} matched no nn.Linear (or GPT-2 Conv1D) in {type(model).__name__}; "
             f"its linear layers are called {linear_names}"
         )
     # Build every wrapper first: a bad r/alpha/dropout then fails before the model is touched.

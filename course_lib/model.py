@@ -1,4 +1,4 @@
-"""Putting adapters into a Hugging Face BERT model, switching between them and taking them out (notebook 04).
+"""Putting adapters into a Hugging Face model (BERT or GPT-2, see ``course_lib.surgery``), switching between them and taking them out (notebook 04).
 
 A model can hold several named adapters of any kind (``course_lib.specs``); exactly one of them (or one
 fusion, see ``course_lib.fusion``, or none) is *active* at a time. What the model holds is recorded in one
@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import nn
 
 from .specs import AdapterSpec, check_name, spec_from_arguments
-from .surgery import get_layers, hidden_size, iter_wrappers, location_parent, registry, unwrap, wrap
+from .surgery import architecture, get_layers, hidden_size, iter_wrappers, location_parent, registry, unwrap, wrap
 
 
 def add_adapters(
@@ -27,7 +27,8 @@ def add_adapters(
     """Insert a new adapter called ``name`` into every layer of ``model`` (in place) and return the model.
 
     Either describe a bottleneck or parallel adapter with plain arguments, ``placement`` (``"houlsby"``,
-    ``"pfeiffer"``, ``"houlsby-ffn"`` or ``"parallel"``, see ``course_lib.specs``), ``bottleneck``,
+    ``"pfeiffer"``, ``"houlsby-ffn"`` or ``"parallel"``, see ``course_lib.specs``; a GPT-2 model takes
+    ``"houlsby"`` and ``"houlsby-ffn"``, see ``course_lib.surgery``), ``bottleneck``,
     ``activation`` (default ``"relu"``), ``init`` and ``adapter_settings`` (``bias``, ``init_std``, and
     ``scale`` for the parallel adapter); or pass a spec of any kind, ``add_adapters(model, CompacterSpec(...))``
     or ``spec=...``. New adapters live on the same device and dtype as the layer they sit in. With the
@@ -48,14 +49,16 @@ def add_adapters(
     reg = registry(model)
     if name in reg.names():
         raise ValueError(f"name {name!r} is already used by an adapter or fusion; known: {reg.names()}")
+    arch = architecture(model)
+    arch.check_placement(spec.placement, model)
     layers = get_layers(model)
 
     # Build every module first, so that a bad setting raises before the model is touched.
     slots = [(i, location) for i in range(len(layers)) for location in spec.locations]
     modules = spec.build(hidden_size(model), len(slots))
     for (i, location), module in zip(slots, modules, strict=False):
-        parent, attr = location_parent(layers[i], location)
-        weight = getattr(parent, attr).dense.weight
+        parent, attr = location_parent(layers[i], location, arch)
+        weight = next(getattr(parent, attr).parameters())  # dense.weight (BERT), c_proj.weight (GPT-2)
         module.to(device=weight.device, dtype=weight.dtype)
     for (i, location), module in zip(slots, modules, strict=False):
         wrap(model, i, location).add(name, module, spec)

@@ -3,11 +3,12 @@
 Adapter training changes *which* parameters the optimiser sees: the pretrained weights are
 frozen (``requires_grad = False``) and only the small new modules are trained. This module
 
-* sorts every parameter of a model into one of five groups (``parameter_groups``):
+* sorts every parameter of a model into one of six groups (``parameter_groups``):
 
   - ``adapters``: inside a ``BottleneckAdapter``, ``ParallelAdapter`` or ``CompacterAdapter``;
   - ``fusion``:   inside an ``AdapterFusion`` (``course_lib.fusion``);
   - ``lora``:     a LoRA factor: ``lora_A`` / ``lora_B`` of a LoRA layer (``course_lib.adapters.lora``);
+  - ``prompt``:   a soft prompt or prefix (``SoftPrompt`` / ``PrefixEncoder``, ``course_lib.prompting``);
   - ``head``:     outside ``model.base_model``, e.g. the ``classifier`` of a
                   ``BertForSequenceClassification`` (a bare ``BertModel`` has no head);
   - ``base``:     everything else, the pretrained weights;
@@ -29,10 +30,12 @@ from .adapters.bottleneck import BottleneckAdapter, check_size
 from .adapters.compacter import CompacterAdapter, check_divisible, check_phm_rank
 from .adapters.fusion import AdapterFusion
 from .adapters.lora import is_lora_layer
+from .adapters.prompt import PrefixEncoder, SoftPrompt
 from .specs import PLACEMENT_LOCATIONS
 
-GROUPS = ("base", "adapters", "fusion", "lora", "head")
+GROUPS = ("base", "adapters", "fusion", "lora", "prompt", "head")
 ADAPTER_TYPES = (BottleneckAdapter, CompacterAdapter)  # ParallelAdapter is a BottleneckAdapter
+PROMPT_TYPES = (SoftPrompt, PrefixEncoder)
 #: Adapters per transformer layer for each placement (``course_lib.model.add_adapters``).
 ADAPTERS_PER_LAYER = {placement: len(locations) for placement, locations in PLACEMENT_LOCATIONS.items()}
 
@@ -45,6 +48,8 @@ def _group_parameters(module: nn.Module) -> tuple[str, list[nn.Parameter]] | Non
         return "fusion", list(module.parameters())
     if is_lora_layer(module):  # only the factors: the wrapped linear stays in the base
         return "lora", [cast(nn.Parameter, module.lora_A), cast(nn.Parameter, module.lora_B)]
+    if isinstance(module, PROMPT_TYPES):
+        return "prompt", list(module.parameters())
     return None
 
 
@@ -60,7 +65,7 @@ def _head_parameter_ids(model: nn.Module) -> set[int]:
 def parameter_groups(model: nn.Module) -> dict[str, str]:
     """Map every (unique) parameter name of ``model`` to its group, one of ``GROUPS``.
 
-    Precedence when several rules match: adapters, fusion, lora, head, base.
+    Precedence when several rules match: adapters, fusion, lora, prompt, head, base.
     A parameter shared by several modules (e.g. Compacter's shared ``A``) appears once.
     """
     group_of: dict[int, str] = {}
@@ -91,12 +96,19 @@ def freeze_base(model: nn.Module, train_head: bool = True, train_adapters: bool 
     * ``base``: frozen;
     * ``adapters``: trainable if ``train_adapters`` (every adapter in the model, active or not);
       ``train_adapters=False`` freezes them, which is what AdapterFusion's second stage wants;
-    * ``fusion`` and ``lora``: trainable;
+    * ``fusion``, ``lora`` and ``prompt``: trainable;
     * ``head``: trainable if ``train_head`` (a new task head starts random, so it usually must learn).
 
     Calling it again re-applies the rule, so it also undoes an earlier call with other flags.
     """
-    trainable = {"base": False, "adapters": train_adapters, "fusion": True, "lora": True, "head": train_head}
+    trainable = {
+        "base": False,
+        "adapters": train_adapters,
+        "fusion": True,
+        "lora": True,
+        "prompt": True,
+        "head": train_head,
+    }
     groups = parameter_groups(model)
     for name, p in model.named_parameters():
         p.requires_grad_(bool(trainable[groups[name]]))
@@ -184,3 +196,20 @@ def compacter_parameter_count(
     k = check_phm_rank(phm_rank)
     factors = 2 * d * r // n if k is None else 2 * k * (d + r)
     return (n**3 if include_A else 0) + factors + (d + r if bias else 0)
+
+
+def prompt_parameter_count(n_tokens: int, d_model: int) -> int:
+    """Parameters of a soft prompt (prompt tuning): ``n`` virtual tokens of width ``d``, ``n·d``."""
+    return check_size("n_tokens", n_tokens) * check_size("d_model", d_model)
+
+
+def prefix_parameter_count(n_tokens: int, n_layers: int, d_model: int, projection_hidden: int | None = None) -> int:
+    """Parameters of a prefix (prefix tuning): a key and a value of width ``d`` per virtual token and layer,
+    ``n·L·2·d``; with Li & Liang's reparametrisation (``projection_hidden=h``) what is trained is an ``(n, d)``
+    matrix and the MLP ``d → h → 2Ld``: ``n·d + (d·h + h) + (h·2Ld + 2Ld)``."""
+    n, layers, d = check_size("n_tokens", n_tokens), check_size("n_layers", n_layers), check_size("d_model", d_model)
+    width = layers * 2 * d
+    if projection_hidden is None:
+        return n * width
+    h = check_size("projection_hidden", projection_hidden)
+    return n * d + (d * h + h) + (h * width + width)

@@ -15,11 +15,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "course_lib"
 
 #: The core's layers, lowest first. A module may import only from its own layer's lower entries or layers below.
 LAYERS: list[tuple[str, ...]] = [
-    ("adapters.bottleneck", "adapters.parallel", "adapters.compacter", "adapters.fusion", "adapters.lora", "adapters"),
+    (
+        "adapters.bottleneck",
+        "adapters.parallel",
+        "adapters.compacter",
+        "adapters.fusion",
+        "adapters.lora",
+        "adapters.prompt",
+        "adapters",
+    ),
     ("specs",),
     ("surgery",),
     ("model", "params"),
-    ("checkpoint", "fusion", "lora"),
+    ("checkpoint", "fusion", "lora", "prompting"),
     ("inject", "api"),
 ]
 CORE = [name for layer in LAYERS for name in layer]

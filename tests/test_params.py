@@ -108,7 +108,7 @@ def test_count_parameters_plain_classifier(tiny_classifier):
     assert counts["total"] == total == counts["trainable"]
     assert counts["trainable_percent"] == pytest.approx(100.0)
     assert set(counts["groups"]) == set(GROUPS) == set(counts["trainable_groups"])
-    assert counts["groups"] == {"base": total - HEAD, "adapters": 0, "fusion": 0, "lora": 0, "head": HEAD}
+    assert counts["groups"] == {"base": total - HEAD, "adapters": 0, "fusion": 0, "lora": 0, "prompt": 0, "head": HEAD}
     assert counts["groups"]["base"] == n_params(tiny_classifier.bert)
 
 
@@ -133,7 +133,14 @@ def test_freeze_base_trains_adapters_and_head(tiny_classifier):
     counts = count_parameters(model)
     assert counts["groups"]["adapters"] == ADAPTERS
     assert counts["trainable"] == ADAPTERS + HEAD
-    assert counts["trainable_groups"] == {"base": 0, "adapters": ADAPTERS, "fusion": 0, "lora": 0, "head": HEAD}
+    assert counts["trainable_groups"] == {
+        "base": 0,
+        "adapters": ADAPTERS,
+        "fusion": 0,
+        "lora": 0,
+        "prompt": 0,
+        "head": HEAD,
+    }
     assert counts["trainable_percent"] == pytest.approx(100.0 * (ADAPTERS + HEAD) / counts["total"])
     assert counts["total"] == n_params(model)
     assert not model.bert.embeddings.word_embeddings.weight.requires_grad
@@ -202,7 +209,14 @@ def test_fusion_and_lora_groups(tiny_classifier):
     freeze_base(model, train_head=False)
     counts = count_parameters(model)
     assert counts["groups"]["fusion"] == fusion and counts["groups"]["lora"] == lora
-    assert counts["trainable_groups"] == {"base": 0, "adapters": 0, "fusion": fusion, "lora": lora, "head": 0}
+    assert counts["trainable_groups"] == {
+        "base": 0,
+        "adapters": 0,
+        "fusion": fusion,
+        "lora": lora,
+        "prompt": 0,
+        "head": 0,
+    }
     assert not attention.query.base.weight.requires_grad
 
 
@@ -235,4 +249,11 @@ def test_count_parameters_after_add_adapters_matches_closed_form(tiny_classifier
     counts = count_parameters(model)
     assert counts["groups"]["adapters"] == expected
     assert counts["total"] == base_total + expected
-    assert counts["trainable_groups"] == {"base": 0, "adapters": expected, "fusion": 0, "lora": 0, "head": HEAD}
+    assert counts["trainable_groups"] == {
+        "base": 0,
+        "adapters": expected,
+        "fusion": 0,
+        "lora": 0,
+        "prompt": 0,
+        "head": HEAD,
+    }

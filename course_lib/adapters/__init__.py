@@ -1,12 +1,13 @@
 """Adapter modules (the layers): the bottleneck adapter and its variants (parallel adapter, Compacter), the
-AdapterFusion layer and the LoRA layer. They know nothing of models; ``course_lib.model``, ``course_lib.fusion``
-and ``course_lib.lora`` put them into one."""
+AdapterFusion layer, the LoRA layer, and the soft prompt and prefix of prompt and prefix tuning. They know nothing of models; ``course_lib.model``, ``course_lib.fusion``
+``course_lib.lora`` and ``course_lib.prompting`` put them into one."""
 
 from .bottleneck import ACTIVATIONS, INITS, BottleneckAdapter
 from .compacter import CompacterAdapter, PHMLinear
 from .fusion import AdapterFusion
 from .lora import LoRALinear
 from .parallel import ParallelAdapter
+from .prompt import PrefixEncoder, SoftPrompt
 
 __all__ = [
     "ACTIVATIONS",
@@ -17,4 +18,6 @@ __all__ = [
     "CompacterAdapter",
     "AdapterFusion",
     "LoRALinear",
+    "SoftPrompt",
+    "PrefixEncoder",
 ]
