@@ -41,6 +41,8 @@ except ImportError:
         file=sys.stderr,
     )
 else:
+    # nbconvert's HTML export without its slow BeautifulSoup pass (course_tools.grading.feedback explains)
+    c.GenerateFeedback.exporter_class = "course_tools.grading.feedback.FeedbackHTMLExporter"
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "course_tools.grading.feedback.PrivateFeedback",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -562,6 +563,45 @@ def test_feedback_hides_hidden_tests_and_machine_paths():
     assert nb.cells[0].outputs[0].traceback == ["AssertionError: the secret check"]
     assert nb.cells[1].outputs[0].traceback == ["File torch/nn/modules/module.py:1773, in _call_impl"]
     assert str(ROOT) not in shown and sys.prefix not in shown, shown
+
+
+def test_the_feedback_page_is_nbconverts_page_without_the_soup_pass():
+    """FeedbackHTMLExporter (nbgrader_config.py's GenerateFeedback.exporter_class) writes the page nbconvert's
+    HTMLExporter writes, as text, with every image given an alt text, and warm_up renders through it."""
+    import html as html_lib
+
+    import nbformat
+    from course_tools.grading.feedback import IMAGE_ALT, FeedbackHTMLExporter, warm_up
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title\n\nSome *text* and $x^2$ < 3 & more."),
+            nbformat.v4.new_code_cell(
+                "plot(x)  # a comment",
+                outputs=[
+                    nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+                    nbformat.v4.new_output("stream", name="stdout", text="printed <b>\n"),
+                ],
+            ),
+        ],
+        metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
+    )
+    resources = {"nbgrader": {"notebook": "nb", "score": 1, "max_score": 2, "late_penalty": 0}}
+    config = GenerateFeedback().config
+    fast, _ = FeedbackHTMLExporter(config=config).from_notebook_node(nb, dict(resources))
+    slow, _ = HTMLExporter(config=config).from_notebook_node(nb, dict(resources))
+
+    def text(page: str) -> str:
+        return re.sub(r"\s+", "", html_lib.unescape(re.sub(r"<[^>]+>", "", page)))
+
+    assert text(fast) == text(slow) and "printed" in text(fast) and "Title" in text(fast)
+    images = re.findall(r"<img[^>]*>", fast)
+    assert images and all(f'alt="{IMAGE_ALT}"' in tag for tag in images), images
+    assert "exporter_class" in (ROOT / "nbgrader_config.py").read_text()
+    warm_up()
 
 
 def test_the_cpu_time_limit_stops_a_spinning_kernel_and_is_reported_as_such(tmp_path):

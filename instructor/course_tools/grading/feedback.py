@@ -13,6 +13,13 @@ export) and, in a copy of the graded notebook used only for the HTML:
   grading machine (the Python installation, the course, scratch folders) to the part a learner can read.
 
 Scores are not touched: ``GetGrades`` has already read them from the gradebook.
+
+:class:`FeedbackHTMLExporter` is nbconvert's HTML exporter without its last pass, which re-parses the whole
+page with BeautifulSoup (about a third of what one student's feedback costs) only to add a placeholder ``alt``
+to images and a ``tabindex`` to JupyterLab-template cells; the feedback template has no such cells, and the
+``alt`` is added here by a plain text edit. :func:`warm_up` renders a tiny notebook with it, so that a process
+forked afterwards (every grading worker, :mod:`course_tools.grading.processes`) starts with everything the
+export imports on first use (the syntax highlighter's lexers, the Markdown renderer, the template loaders).
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ import re
 import sys
 from pathlib import Path
 
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -90,3 +100,42 @@ class PrivateFeedback(NbGraderPreprocessor):
             elif out.get("output_type") == "stream":
                 out["text"] = shorten_paths("".join(out.get("text", "")), self._prefixes)
         return cell, resources
+
+
+#: An ``<img`` tag with no ``alt`` attribute (nbconvert writes ``<img src="data:...">`` for figures).
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
+IMAGE_ALT = "A figure the notebook drew (no description was given)"
+
+
+class FeedbackHTMLExporter(HTMLExporter):
+    """nbconvert's HTML export of the feedback page, minus the BeautifulSoup pass (see the module docstring)."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        language = nb.metadata.get("language_info", {})
+        lexer = language.get("pygments_lexer", language.get("name"))
+        resources = self._init_resources(resources)
+        try:
+            self.register_filter(
+                "highlight_code", self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            )
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+            )
+        except (AttributeError, TypeError):  # another nbconvert: its own exporter, slower but right
+            return super().from_notebook_node(nb, resources, **kw)
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return _IMG_WITHOUT_ALT.sub(f'<img alt="{IMAGE_ALT}"', html), resources
+
+
+def warm_up() -> None:
+    """Export a two-cell notebook through the feedback template, in this process, and throw the page away."""
+    import nbformat
+    from nbgrader.converters import GenerateFeedback
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("Warm-up: $x$")],
+        metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
+    )
+    nbgrader = {"notebook": "warm-up", "score": 0, "max_score": 0, "late_penalty": 0}
+    FeedbackHTMLExporter(config=GenerateFeedback().config).from_notebook_node(nb, {"nbgrader": nbgrader})

@@ -6,6 +6,9 @@ is what grading produced there (the worker's result, the graded notebook, the fe
 The task runs on any machine of the cluster that has the course's Python environment (course_lib, nbgrader,
 bubblewrap, the instructor tools): it rebuilds the scratch course in a temporary folder, runs the same worker
 as ``--jobs`` does, in a process of its own (killed with its kernel when it overruns), and removes the folder.
+That process is forked from a fork server of the cluster worker, which imports nbgrader once for all its tasks
+(:mod:`course_tools.grading.processes`), unless the cluster worker is a daemon process (Dask's default, which
+``--local-cluster`` turns off), which may not have children of its own: then each task starts a fresh Python.
 
 The gradebook, the course folders and the reports stay with the parent, which merges each result as it arrives.
 When a worker dies the scheduler runs the task again elsewhere; a task that fails twice is reported for that
@@ -16,6 +19,7 @@ workers that a scheduler address reaches the same way.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -24,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from course_tools.grading.processes import WorkerProcess
 
 #: Placeholders in a task's nbgrader_config.py for the paths of the machine that runs it.
 ROOT, SOCKETS, KERNEL_LOG = "@@SCRATCH_ROOT@@", "@@SOCKET_DIR@@", "@@KERNEL_LOG@@"
@@ -41,6 +47,36 @@ def unpack(files: dict[str, bytes], folder: Path) -> None:
             raise ValueError(f"a task file points outside its folder: {name!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+
+
+def run_worker(job: Path, log: Path, course: Path, env: dict[str, str], limit: float) -> tuple[bool, int | None]:
+    """Run the grading worker for one job, killed with everything it started after ``limit`` seconds:
+    (timed out, exit code)."""
+    if not multiprocessing.current_process().daemon:
+        worker = WorkerProcess(job, log, course, env)
+        if worker.wait(timeout=limit) is None:
+            worker.kill_group()
+            return True, worker.returncode
+        return False, worker.returncode
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "course_tools.grading.worker", str(job)],
+            cwd=course,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            process.wait(timeout=limit)
+            return False, process.returncode
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
+            return True, process.returncode
 
 
 def grade_task(task: dict) -> dict:
@@ -70,26 +106,8 @@ def grade_task(task: dict) -> dict:
         (base / "job.json").write_text(json.dumps(job))
         env = dict(os.environ)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        with open(base / "worker.log", "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "course_tools.grading.worker", str(base / "job.json")],
-                cwd=course,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                process.wait(timeout=task["limit"])
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                process.wait()
-        reply: dict = {"timed_out": timed_out, "returncode": process.returncode, "host": os.uname().nodename}
+        timed_out, returncode = run_worker(base / "job.json", base / "worker.log", course, env, task["limit"])
+        reply: dict = {"timed_out": timed_out, "returncode": returncode, "host": os.uname().nodename}
         result_path = base / "result.json"
         reply["result"] = json.loads(result_path.read_text()) if result_path.is_file() else None
         reply["log"] = (base / "worker.log").read_bytes()[-20000:]
@@ -125,6 +143,8 @@ class DaskExecutor:
             import dask
 
             dask.config.set({"distributed.scheduler.allowed-failures": 1})  # a task that kills 2 workers fails
+            # not daemons, so that each worker forks its students' graders from a preloaded fork server
+            dask.config.set({"distributed.worker.daemon": False})
             self.cluster = LocalCluster(
                 n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None
             )
