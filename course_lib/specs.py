@@ -25,6 +25,10 @@ projection and ``r`` its input (the residual), every sub-layer ending in ``LN(h 
 With ``f`` near zero (the ``near_identity`` init) every placement computes exactly the original
 ``LN(h + r)``. tests/test_adapterhub_parity.py checks each against AdapterHub's own outputs.
 
+In a GPT-2 (pre-LayerNorm) block the same two locations are the outputs of ``attn.c_proj`` and ``mlp.c_proj``,
+before each residual add: ``"houlsby"`` and ``"houlsby-ffn"`` mean the same there, ``"pfeiffer"`` and
+``"parallel"`` are rejected (``course_lib.surgery`` says why).
+
 Defaults, and where they differ from AdapterHub 1.3: every bottleneck and parallel adapter uses ``relu``
 (AdapterHub: ``relu`` for ``seq_bn`` and ``par_bn``, but ``swish``, i.e. SiLU, for ``double_seq_bn``; pass
 ``activation="silu"`` for its Houlsby default); Compacter uses ``gelu`` as AdapterHub does. The course's
