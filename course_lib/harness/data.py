@@ -395,9 +395,10 @@ def load_task(
 
 
 class EncodedTexts(torch.utils.data.Dataset):
-    """Tokenized texts (and labels, if any) in memory; item ``i`` is one unpadded example."""
+    """Tokenized texts (and labels, if any: one per text, or one per word piece for token tasks) in memory;
+    item ``i`` is one unpadded example."""
 
-    def __init__(self, encodings: dict[str, list], labels: list[int] | None = None):
+    def __init__(self, encodings: dict[str, list], labels: list[int] | list[list[int]] | None = None):
         self.encodings = encodings
         self.labels = labels
 
