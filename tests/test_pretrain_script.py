@@ -1,4 +1,4 @@
-"""scripts/pretrain_tiny_gpt2.py --smoke: trains a tokenizer and a tiny GPT-2 on the shipped text in about a minute,
+"""scripts/pretrain_tiny_gpt2.py --smoke: trains a tokenizer and a tiny GPT-2 on the shipped text (8 steps here, to keep CI short),
 writes what transformers loads back, and a model card whose numbers are the run's; course_lib's adapters fit it."""
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ def test_smoke_run_writes_a_loadable_model_and_an_honest_card(tmp_path):
     from course_lib.api import add_adapters
 
     out = tmp_path / "tiny"
-    subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--out", str(out), "--threads", "1"], check=True)
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--steps", "8", "--out", str(out), "--threads", "1"], check=True
+    )
 
     log = json.loads((out / "training_log.json").read_text())
     results = log["results"]
