@@ -406,10 +406,12 @@ def grade_assignment(
             futures = {pool.submit(grader.grade, student): student for student in students}
             for done, future in enumerate(as_completed(futures), 1):
                 result = future.result()
+                recording = time.monotonic()
                 try:
                     grader.record(result)
                 except Exception as err:  # noqa: BLE001 - the gradebook write failed: say so, keep going
                     result.note("failed", f"could not write the gradebook: {type(err).__name__}: {err}")
+                result.phases["record"] = round(time.monotonic() - recording, 2)  # gradebook merge, copies
                 results.append(result)
                 log(
                     f"[{done}/{len(students)}] {result.student}: {result.score:g}/{result.max_score:g} {result.status} ({result.seconds:.0f} s)"
