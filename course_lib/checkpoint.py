@@ -218,7 +218,7 @@ def _expected_shapes(spec: AdapterSpec, hidden_size: int, num_hidden_layers: int
     shapes = {key: tuple(t.shape) for key, t in module.state_dict().items()}
     return {
         f"layers.{i}.{loc}.{key}": shape
-        for i in range(num_hidden_layers)
+        for i in spec.layer_indices(num_hidden_layers)
         for loc in spec.locations
         for key, shape in shapes.items()
     }

@@ -57,6 +57,9 @@ def add_fusion(
             f"the adapters of one fusion must read the same input: {reads} (True: LN(h + r), "
             "Pfeiffer; False: h, Houlsby)"
         )
+    placed = {a: adapter_spec(model, a).layers for a in spec.adapters}
+    if len(set(placed.values())) > 1:
+        raise ValueError(f"the adapters of one fusion must sit in the same layers: {placed} (None: every layer)")
     check_name(name)
     if name in registry(model).names():
         raise ValueError(f"name {name!r} is already used by an adapter or fusion")

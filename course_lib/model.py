@@ -29,8 +29,8 @@ def add_adapters(
     Either describe a bottleneck or parallel adapter with plain arguments, ``placement`` (``"houlsby"``,
     ``"pfeiffer"``, ``"houlsby-ffn"`` or ``"parallel"``, see ``course_lib.specs``; a GPT-2 model takes
     ``"houlsby"`` and ``"houlsby-ffn"``, see ``course_lib.surgery``), ``bottleneck``,
-    ``activation`` (default ``"relu"``), ``init`` and ``adapter_settings`` (``bias``, ``init_std``, and
-    ``scale`` for the parallel adapter); or pass a spec of any kind, ``add_adapters(model, CompacterSpec(...))``
+    ``activation`` (default ``"relu"``), ``init`` and ``adapter_settings`` (``bias``, ``init_std``, ``layers``:
+    which layers get the adapter, all by default, and ``scale`` for the parallel adapter); or pass a spec of any kind, ``add_adapters(model, CompacterSpec(...))``
     or ``spec=...``. New adapters live on the same device and dtype as the layer they sit in. With the
     default ``near_identity`` init the model's outputs do not change until the adapter is trained.
     """
@@ -54,7 +54,7 @@ def add_adapters(
     layers = get_layers(model)
 
     # Build every module first, so that a bad setting raises before the model is touched.
-    slots = [(i, location) for i in range(len(layers)) for location in spec.locations]
+    slots = [(i, location) for i in spec.layer_indices(len(layers)) for location in spec.locations]
     modules = spec.build(hidden_size(model), len(slots))
     for (i, location), module in zip(slots, modules, strict=False):
         parent, attr = location_parent(layers[i], location, arch)

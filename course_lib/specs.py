@@ -83,6 +83,20 @@ def _check_bool(what: str, value) -> None:
         raise ValueError(f"{what} must be True or False, got {value!r}")
 
 
+def _check_layers(layers) -> tuple[int, ...] | None:
+    """``None`` (every layer) or the layer indices as a sorted tuple of distinct non-negative integers."""
+    if layers is None:
+        return None
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise ValueError(f"layers must be None (every layer) or a list of layer indices, got {layers!r}")
+    indices = list(layers)
+    if not indices or any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in indices):
+        raise ValueError(f"layers must be a non-empty list of layer indices (integers >= 0), got {layers!r}")
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"layers lists a layer twice: {layers!r}")
+    return tuple(sorted(indices))
+
+
 def _check_positive_number(what: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{what} must be a positive number, got {value!r}")
@@ -98,6 +112,9 @@ class AdapterSpec:
     bias: bool = True
     init: str = "near_identity"
     init_std: float = NEAR_ZERO_STD
+    #: Which layers get the adapter (``None``: all). AdapterDrop (Rücklé et al. 2021) keeps adapters in the top
+    #: layers only: below the lowest adapter nothing trains, so backward stops there.
+    layers: tuple[int, ...] | None = None
 
     kind: ClassVar[str] = ""
     allowed_placements: ClassVar[tuple[str, ...]] = SERIAL_PLACEMENTS
@@ -111,11 +128,23 @@ class AdapterSpec:
         _check_bool("bias", self.bias)
         _check_choice("init", self.init, INITS)
         _check_positive_number("init_std", self.init_std)
+        object.__setattr__(self, "layers", _check_layers(self.layers))  # frozen: normalised once, here
 
     @property
     def locations(self) -> tuple[str, ...]:
         """The sub-layers of every BertLayer that get one adapter."""
         return PLACEMENT_LOCATIONS[self.placement]
+
+    def layer_indices(self, num_layers: int) -> list[int]:
+        """The layers of a ``num_layers``-layer model that get this adapter; a layer it lacks is an error."""
+        if self.layers is None:
+            return list(range(num_layers))
+        missing = [i for i in self.layers if i >= num_layers]
+        if missing:
+            raise ValueError(
+                f"layers {missing} do not exist: the model has {num_layers} layers, numbered 0 to {num_layers - 1}"
+            )
+        return list(self.layers)
 
     @property
     def reads_normed_output(self) -> bool:
