@@ -133,6 +133,39 @@ RIGHT = [
     return out + h
 """,
     ),
+    Right(
+        "ex1_functional_forward",
+        "in-place operations on its own intermediate tensors only (add_, relu_, +=), torch.matmul",
+        combined=False,
+        source=_FORWARD_HEADER
+        + """    if activation not in ("relu", "gelu", "silu", "identity"):
+        raise ValueError(f"unknown activation {activation!r}")
+    d = h.shape[-1]
+    if W_down.dim() != 2 or W_down.shape[1] != d:
+        raise ValueError(f"W_down has shape {tuple(W_down.shape)}, expected (r, {d})")
+    r = W_down.shape[0]
+    if tuple(W_up.shape) != (d, r):
+        raise ValueError(f"W_up has shape {tuple(W_up.shape)}, expected {(d, r)}")
+    if b_down is not None and tuple(b_down.shape) != (r,):
+        raise ValueError(f"b_down has shape {tuple(b_down.shape)}, expected {(r,)}")
+    if b_up is not None and tuple(b_up.shape) != (d,):
+        raise ValueError(f"b_up has shape {tuple(b_up.shape)}, expected {(d,)}")
+    z = torch.matmul(h, W_down.T)  # a new tensor: changing it in place leaves h alone
+    if b_down is not None:
+        z.add_(b_down)
+    if activation == "relu":
+        z = torch.relu_(z)
+    elif activation == "gelu":
+        z = F.gelu(z)
+    elif activation == "silu":
+        z = F.silu(z)
+    out = torch.matmul(z, W_up.T)
+    if b_up is not None:
+        out += b_up
+    out += h
+    return out
+""",
+    ),
     # Exercise 2: MyAdapter.
     Right(
         "ex2_my_adapter",
@@ -175,6 +208,26 @@ RIGHT = [
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         correction = self.up(self.activation(self.down(h)))
         return h + correction
+""",
+    ),
+    Right(
+        "ex2_my_adapter",
+        "in-place ReLU, the residual added into forward's own output, up's parameters replaced by zero Parameters",
+        combined=False,
+        source=_MY_ADAPTER_HEADER
+        + """        makers = {"relu": lambda: nn.ReLU(inplace=True), "gelu": nn.GELU, "silu": nn.SiLU, "identity": nn.Identity}
+        if activation not in makers:
+            raise ValueError(f"unknown activation {activation!r}")
+        self.act = makers[activation]()
+        self.down = nn.Linear(d_model, bottleneck)
+        self.up = nn.Linear(bottleneck, d_model)
+        self.up.weight = nn.Parameter(torch.zeros(d_model, bottleneck))  # before any optimizer exists: fine
+        self.up.bias = nn.Parameter(torch.zeros(d_model))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        out = self.up(self.act(self.down(h)))
+        out += h
+        return out
 """,
     ),
     # Exercise 3: the linearised adapter and its rank.

@@ -50,6 +50,22 @@ RIGHT = [
     return adapter
 """,
     ),
+    Right(
+        "ex1_near_identity_init",
+        "new values of the parameter's own dtype and device assigned to .data (the Parameter objects stay)",
+        combined=False,
+        source="""def near_identity_init_(adapter: nn.Module, std: float = 1e-2) -> nn.Module:
+    if not std > 0:
+        raise ValueError(f"std must be positive, got std={std}")
+    w = adapter.down.weight
+    w.data = torch.randn_like(w) * std
+    adapter.up.weight.data = torch.zeros_like(adapter.up.weight)
+    for layer in (adapter.down, adapter.up):
+        if layer.bias is not None:
+            layer.bias.data = torch.zeros_like(layer.bias)
+    return adapter
+""",
+    ),
     # Exercise 2a: relative_change.
     Right(
         "ex2_relative_change",
@@ -69,6 +85,16 @@ RIGHT = [
         raise ValueError("cannot compare tensors of shapes %s and %s" % (tuple(before.shape), tuple(after.shape)))
     b, a = before.double(), after.double()
     return torch.sqrt(((a - b) ** 2).sum() / (b**2).sum()).item()
+""",
+    ),
+    Right(
+        "ex2_relative_change",
+        "torch.dist and torch.linalg.vector_norm, shapes compared as lists",
+        combined=False,
+        source="""def relative_change(before: torch.Tensor, after: torch.Tensor) -> float:
+    if list(before.shape) != list(after.shape):
+        raise ValueError(f"shape mismatch: {tuple(before.shape)} vs {tuple(after.shape)}")
+    return (torch.dist(after, before) / torch.linalg.vector_norm(before)).item()
 """,
     ),
     # Exercise 2b: drift_report.

@@ -21,7 +21,7 @@ WRONG = [
     Wrong(
         "ex1_near_identity_init",
         "W_down zeroed and W_up drawn at random (the roles swapped)",
-        says="did you zero W_down instead of W_up",
+        says="the roles are swapped",
         edits=(
             (
                 "        adapter.down.weight.normal_(mean=0.0, std=std)\n        adapter.up.weight.zero_()",
@@ -84,7 +84,7 @@ WRONG = [
     Wrong(
         "ex1_near_identity_init",
         "std² passed as the std (normal_ takes a standard deviation)",
-        says="with the std you were given",
+        says="not the variance",
         edits=(("normal_(mean=0.0, std=std)", "normal_(mean=0.0, std=std**2)"),),
     ),
     Wrong(
@@ -92,6 +92,49 @@ WRONG = [
         "std = 0 accepted (std < 0 instead of std <= 0)",
         says="should raise a ValueError naming std",
         edits=(("    if not std > 0:", "    if std < 0:"),),
+    ),
+    Wrong(
+        "ex1_near_identity_init",
+        "W_up frozen after zeroing it",
+        says="no longer requires grad",
+        combined=False,
+        edits=(
+            (
+                "        adapter.up.weight.zero_()\n",
+                "        adapter.up.weight.zero_()\n        adapter.up.weight.requires_grad_(False)\n",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_near_identity_init",
+        "W_down replaced through .data by a float32 tensor",
+        says="dtype of adapter.down.weight",
+        combined=False,
+        edits=(
+            (
+                "        adapter.down.weight.normal_(mean=0.0, std=std)\n",
+                "        adapter.down.weight.data = torch.randn(adapter.down.weight.shape) * std\n",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_near_identity_init",
+        "normal_(std): std passed as the mean",
+        says="passes std as the MEAN",
+        combined=False,
+        edits=(("adapter.down.weight.normal_(mean=0.0, std=std)", "adapter.down.weight.normal_(std)"),),
+    ),
+    Wrong(
+        "ex1_near_identity_init",
+        "sizes read from course_lib's attributes (d_model, bottleneck) that another module lacks",
+        says="has no attribute 'bottleneck'",
+        combined=False,
+        edits=(
+            (
+                "        adapter.down.weight.normal_(mean=0.0, std=std)\n",
+                "        adapter.down.weight.copy_(torch.randn(adapter.bottleneck, adapter.d_model) * std)\n",
+            ),
+        ),
     ),
     # Exercise 2a: relative_change. (The first one leaves drift_report's results unchanged: nbgrader round.)
     Wrong(
@@ -121,7 +164,7 @@ WRONG = [
     Wrong(
         "ex2_relative_change",
         "divided by the norm of after",
-        says="not of `after`",
+        says="divided by the norm of `after`",
         edits=(("/ before.norm()", "/ after.norm()"),),
     ),
     Wrong(
@@ -143,6 +186,44 @@ WRONG = [
             (
                 "return ((after - before).norm() / before.norm()).item()",
                 "return ((after - before).norm(dim=-1) / before.norm(dim=-1)).mean().item()",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_relative_change",
+        "an eps added to the denominator",
+        says="an eps (1e-08) added",
+        combined=False,
+        edits=(("/ before.norm()", "/ (before.norm() + 1e-8)"),),
+    ),
+    Wrong(
+        "ex2_relative_change",
+        "after changed in place (after -= before)",
+        says="in place: compute new tensors",
+        combined=False,
+        edits=(
+            (
+                "    return ((after - before).norm() / before.norm()).item()",
+                "    after -= before\n    return (after.norm() / before.norm()).item()",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_relative_change",
+        "shape check on the first dimension only (broadcasting shapes pass)",
+        says="broadcasts",
+        combined=False,
+        edits=(("    if before.shape != after.shape:", "    if before.shape[0] != after.shape[0]:"),),
+    ),
+    Wrong(
+        "ex2_relative_change",
+        "difference of the norms instead of the norm of the difference",
+        says="difference of the norms",
+        combined=False,
+        edits=(
+            (
+                "return ((after - before).norm() / before.norm()).item()",
+                "return (abs(after.norm() - before.norm()) / before.norm()).item()",
             ),
         ),
     ),
@@ -212,11 +293,46 @@ WRONG = [
             ),
         ),
     ),
+    Wrong(
+        "ex2_drift_report",
+        "flips divided by len(batch), the number of keys",
+        says="len(batch)",
+        combined=False,
+        edits=(("flipped.float().mean().item()", "flipped.float().sum().item() / len(batch)"),),
+    ),
+    Wrong(
+        "ex2_drift_report",
+        "padding positions left out of the relative change",
+        says="padding positions are left out",
+        combined=False,
+        edits=(
+            (
+                "relative_change(base.hidden_states[-1], adapted.hidden_states[-1])",
+                'relative_change(base.hidden_states[-1][batch["attention_mask"].bool()], adapted.hidden_states[-1][batch["attention_mask"].bool()])',
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_drift_report",
+        "the fraction of unchanged predictions",
+        says="unchanged predictions",
+        combined=False,
+        edits=(("flipped.float().mean().item()", "(~flipped).float().mean().item()"),),
+    ),
+    Wrong(
+        "ex2_drift_report",
+        'the adapter name hard-coded as "default"',
+        says="default",
+        combined=False,
+        edits=(
+            ("        set_active_adapter(model, adapter_name)\n", '        set_active_adapter(model, "default")\n'),
+        ),
+    ),
     # Exercise 3a: step0_gradient_norms.
     Wrong(
         "ex3_step0_gradient_norms",
         "sum instead of mean in the loss",
-        says="not the sum",
+        says="is the sum, not the mean",
         edits=(("loss = ((adapter(h) - target) ** 2).mean()", "loss = ((adapter(h) - target) ** 2).sum()"),),
     ),
     Wrong(
@@ -241,6 +357,51 @@ WRONG = [
         "tensors returned instead of floats",
         says="use .item()",
         edits=(("grad.norm().item()", "grad.norm()"),),
+    ),
+    Wrong(
+        "ex3_step0_gradient_norms",
+        "the four keys of a biased adapter hard-coded",
+        says="bias=False",
+        combined=False,
+        edits=(
+            (
+                "    return {name: grad.norm().item() for name, grad in zip(names, grads)}",
+                '    by_name = dict(zip(names, grads))\n    return {key: by_name[key].norm().item() for key in ("down.weight", "down.bias", "up.weight", "up.bias")}',
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_step0_gradient_norms",
+        "loss divided by the number of rows only",
+        says="number of rows",
+        combined=False,
+        edits=(
+            ("loss = ((adapter(h) - target) ** 2).mean()", "loss = ((adapter(h) - target) ** 2).sum() / h.shape[0]"),
+        ),
+    ),
+    Wrong(
+        "ex3_step0_gradient_norms",
+        "norms of the parameters instead of their gradients",
+        says="norms of the parameters themselves",
+        combined=False,
+        edits=(
+            (
+                "    return {name: grad.norm().item() for name, grad in zip(names, grads)}",
+                "    return {name: p.norm().item() for name, p in zip(names, params)}",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_step0_gradient_norms",
+        "the parameters zeroed instead of their gradients before backward()",
+        says="changed the adapter's parameter",
+        combined=False,
+        edits=(
+            (
+                "    grads = torch.autograd.grad(loss, params)",
+                "    for p in params:\n        p.data.zero_()  # meant: p.grad.zero_()\n    grads = torch.autograd.grad(loss, params)",
+            ),
+        ),
     ),
     # Exercise 3b: the swapped initialisation (W_down = 0, W_up random).
     Wrong(
@@ -277,5 +438,28 @@ WRONG = [
         "one name as a string instead of a set",
         says="must be a set of parameter names",
         edits=(('swapped_relu = {"up.bias"}', 'swapped_relu = "up.bias"'),),
+    ),
+    Wrong(
+        "ex3_questions",
+        "the notation's names (W_down, b_up) instead of parameter names",
+        says="are not parameter names",
+        combined=False,
+        edits=(('swapped_relu = {"up.bias"}', 'swapped_relu = {"b_up"}'),),
+    ),
+    Wrong(
+        "ex3_questions",
+        "GELU: only W_down counted, not b_down",
+        says="so both are non-zero",
+        combined=False,
+        edits=(
+            ('swapped_gelu = {"down.weight", "down.bias", "up.bias"}', 'swapped_gelu = {"down.weight", "up.bias"}'),
+        ),
+    ),
+    Wrong(
+        "ex3_questions",
+        "ReLU: W_up named instead of b_up",
+        says="W_up gets no gradient",
+        combined=False,
+        edits=(('swapped_relu = {"up.bias"}', 'swapped_relu = {"up.weight"}'),),
     ),
 ]

@@ -29,6 +29,27 @@ WRONG = [
         says="W_up's bias has d entries",
         edits=(("biases = (r + d) if bias else 0", "biases = (r + r) if bias else 0"),),
     ),
+    Wrong(
+        "ex1_adapter_params",
+        "a float zero for bias=False",
+        says="return an int",
+        combined=False,
+        edits=(("    biases = (r + d) if bias else 0\n", "    biases = (r + d) if bias else 0.0\n"),),
+    ),
+    Wrong(
+        "ex1_adapter_params",
+        "biases counted twice",
+        says="adapter_params(768, 64)",
+        combined=False,
+        edits=(("    biases = (r + d) if bias else 0\n", "    biases = 2 * (r + d) if bias else 0\n"),),
+    ),
+    Wrong(
+        "ex1_adapter_params",
+        "the bias flag inverted",
+        says="bias",
+        combined=False,
+        edits=(("    biases = (r + d) if bias else 0\n", "    biases = (r + d) if not bias else 0\n"),),
+    ),
     # Exercise 2: a whole encoder.
     Wrong(
         "ex2_model_adapter_params",
@@ -78,6 +99,42 @@ WRONG = [
             ),
         ),
     ),
+    Wrong(
+        "ex2_model_adapter_params",
+        "ValueError that does not name the placement",
+        says="does not name the placement",
+        combined=False,
+        edits=(
+            (
+                "raise ValueError(f\"placement must be 'houlsby' or 'pfeiffer', got {placement!r}\")",
+                'raise ValueError("unknown placement")',
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_model_adapter_params",
+        "Pfeiffer as Houlsby / 2 (a float)",
+        says="return an int",
+        combined=False,
+        edits=(
+            (
+                "    return adapters_per_layer[placement] * n_layers * adapter_params(d, r, bias)",
+                '    total = 2 * n_layers * adapter_params(d, r, bias)\n    return total if placement == "houlsby" else total / 2',
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_model_adapter_params",
+        "placement lower-cased and stripped before the check",
+        says="must raise ValueError",
+        combined=False,
+        edits=(
+            (
+                "    if placement not in adapters_per_layer:",
+                "    placement = placement.strip().lower()\n    if placement not in adapters_per_layer:",
+            ),
+        ),
+    ),
     # Exercise 3: LoRA.
     Wrong(
         "ex3_lora_params",
@@ -109,6 +166,27 @@ WRONG = [
         says="n_layers is ignored",
         edits=(("return n_layers * 2 * lora_params(d, d, r)", "return 2 * lora_params(d, d, r)"),),
     ),
+    Wrong(
+        "ex3_lora_params",
+        "both matrices counted with d_out (a square W assumed)",
+        says="A is r x d_in",
+        combined=False,
+        edits=(("    return r * (d_in + d_out)", "    return 2 * r * d_out"),),
+    ),
+    Wrong(
+        "ex3_lora_params",
+        "A and B each counted twice",
+        says="lora_params(768, 3072, 4)",
+        combined=False,
+        edits=(("    return r * (d_in + d_out)", "    return 2 * r * (d_in + d_out)"),),
+    ),
+    Wrong(
+        "ex3_lora_params",
+        "r converted to a float (read from a config)",
+        says="not a float",
+        combined=False,
+        edits=(("    return r * (d_in + d_out)", "    return float(r) * (d_in + d_out)"),),
+    ),
     # Exercise 4: trainable percentage.
     Wrong(
         "ex4_trainable_percent",
@@ -139,6 +217,39 @@ WRONG = [
             ),
         ),
     ),
+    Wrong(
+        "ex4_trainable_percent",
+        "the frozen share instead of the trainable one",
+        says="trainable_percent(2_379_264",
+        combined=False,
+        edits=(
+            ("return 100.0 * n_trainable / (n_base + n_trainable)", "return 100.0 * n_base / (n_base + n_trainable)"),
+        ),
+    ),
+    Wrong(
+        "ex4_trainable_percent",
+        "rounded to six decimals",
+        says="rounded",
+        combined=False,
+        edits=(
+            (
+                "return 100.0 * n_trainable / (n_base + n_trainable)",
+                "return round(100.0 * n_trainable / (n_base + n_trainable), 6)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex4_trainable_percent",
+        "computed in float32 tensors",
+        says="float32 precision",
+        combined=False,
+        edits=(
+            (
+                "return 100.0 * n_trainable / (n_base + n_trainable)",
+                "return (100.0 * torch.tensor(n_trainable, dtype=torch.float32) / (n_base + n_trainable)).item()",
+            ),
+        ),
+    ),
     # Exercise 5: bytes of tensor data.
     Wrong(
         "ex5_expected_adapter_bytes",
@@ -166,6 +277,42 @@ WRONG = [
             (
                 "return n_params * torch.empty(0, dtype=dtype).element_size()",
                 "return n_params * torch.empty(0, dtype=dtype).element_size() + 8",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex5_expected_adapter_bytes",
+        "a table with float32 and float16 only",
+        says="raised KeyError",
+        combined=False,
+        edits=(
+            (
+                "    return n_params * torch.empty(0, dtype=dtype).element_size()",
+                "    sizes = {torch.float32: 4, torch.float16: 2}\n    return n_params * sizes[dtype]",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex5_expected_adapter_bytes",
+        "numpy's itemsize of the torch dtype's name",
+        says="data type 'torch.float32' not understood",
+        combined=False,
+        edits=(
+            (
+                "    return n_params * torch.empty(0, dtype=dtype).element_size()",
+                "    import numpy as np\n\n    return n_params * np.dtype(str(dtype)).itemsize",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex5_expected_adapter_bytes",
+        "element size of a float32 tensor whatever the dtype",
+        says="the dtype argument is ignored",
+        combined=False,
+        edits=(
+            (
+                "    return n_params * torch.empty(0, dtype=dtype).element_size()",
+                "    return n_params * torch.empty(0).element_size()",
             ),
         ),
     ),
