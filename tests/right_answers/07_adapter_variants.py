@@ -188,4 +188,53 @@ RIGHT = [
     return phm_layer(d, r) + phm_layer(r, d) + (n**3 if include_A else 0)
 ''',
     ),
+    # Issue 16, part 2: correct answers that the widened tests (in place, dtype, gradients) must accept.
+    Right(
+        "ex1_parallel_ffn_output",
+        "in-place += into a clone of the FFN's output",
+        combined=False,
+        edits=(
+            (
+                "    return ffn(x_ffn_in) + scale * delta",
+                "    out = ffn(x_ffn_in).clone()\n    out += scale * delta\n    return out",
+            ),
+        ),
+    ),
+    Right(
+        "ex2_sequential_ffn_output",
+        "zeros_like accumulator (dtype and device of h)",
+        combined=False,
+        edits=(
+            (
+                "    return h + adapter_up(activation(adapter_down(h)))",
+                "    out = torch.zeros_like(h)\n    out += h\n    out += adapter_up(activation(adapter_down(h)))\n"
+                "    return out",
+            ),
+        ),
+    ),
+    Right(
+        "ex3_phm_weight",
+        "in-place sum into A.new_zeros (dtype and device of the inputs)",
+        combined=False,
+        source='''def phm_weight(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """W = sum_i A_i ⊗ B_i for A of shape (n, n, n) and B of shape (n, out/n, in/n); W has shape (out, in)."""
+    n, p, q = B.shape
+    W = A.new_zeros(n * p, n * q)
+    for i in range(n):
+        W += torch.kron(A[i], B[i])
+    return W
+''',
+    ),
+    Right(
+        "ex4_low_rank_phm_weight",
+        "B filled in a loop into s.new_zeros",
+        combined=False,
+        edits=(
+            (
+                "    B = s @ t.transpose(1, 2)  # (n, out/n, in/n): B_i = s_i t_i^T for every i at once\n",
+                "    B = s.new_zeros(s.shape[0], s.shape[1], t.shape[1])\n    for i in range(s.shape[0]):\n"
+                "        B[i] = s[i] @ t[i].T\n",
+            ),
+        ),
+    ),
 ]

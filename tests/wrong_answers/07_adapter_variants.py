@@ -262,4 +262,230 @@ WRONG = [
         says="grow linearly with k",
         edits=(("factors = 2 * k * (d + r)", "factors = 2 * (d + r)"),),
     ),
+    # Issue 16, part 2: mistakes that the float32 / value-only / no_grad tests let through.
+    Wrong(
+        "ex1_parallel_ffn_output",
+        "the FFN run under torch.no_grad() (it is frozen)",
+        says="no gradient flows back through the FFN",
+        combined=False,
+        edits=(
+            (
+                "    return ffn(x_ffn_in) + scale * delta",
+                "    with torch.no_grad():\n        h = ffn(x_ffn_in)\n    return h + scale * delta",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_parallel_ffn_output",
+        "in-place += on the FFN's output",
+        says="x was changed in place",
+        combined=False,
+        edits=(
+            (
+                "    return ffn(x_ffn_in) + scale * delta",
+                "    out = ffn(x_ffn_in)\n    out += scale * delta\n    return out",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_parallel_ffn_output",
+        "result accumulated in torch.zeros without dtype",
+        says="a tensor made without dtype=",
+        combined=False,
+        edits=(
+            (
+                "    return ffn(x_ffn_in) + scale * delta",
+                "    out = torch.zeros(x_ffn_in.shape)\n    out += ffn(x_ffn_in)\n    out += scale * delta\n"
+                "    return out",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_parallel_ffn_output",
+        "the biases of W_down and W_up left out (F.linear with the weights only)",
+        says="the biases of W_down and W_up are left out",
+        combined=False,
+        edits=(
+            (
+                "delta = adapter_up(activation(adapter_down(x_ffn_in)))",
+                "delta = F.linear(activation(F.linear(x_ffn_in, adapter_down.weight)), adapter_up.weight)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_parallel_ffn_output",
+        "W_up scaled in place instead of the branch",
+        says="changed the adapter's parameters in place",
+        combined=False,
+        edits=(
+            (
+                "    delta = adapter_up(activation(adapter_down(x_ffn_in)))\n    return ffn(x_ffn_in) + scale * delta",
+                "    with torch.no_grad():\n        adapter_up.weight.mul_(scale)\n        adapter_up.bias.mul_(scale)\n"
+                "    return ffn(x_ffn_in) + adapter_up(activation(adapter_down(x_ffn_in)))",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_sequential_ffn_output",
+        "the FFN run under torch.no_grad() (it is frozen)",
+        says="h = ffn(x) was computed under torch.no_grad() or detached",
+        combined=False,
+        edits=(("    h = ffn(x_ffn_in)\n", "    with torch.no_grad():\n        h = ffn(x_ffn_in)\n"),),
+    ),
+    Wrong(
+        "ex2_sequential_ffn_output",
+        "in-place += on h",
+        says="x was changed in place",
+        combined=False,
+        edits=(
+            (
+                "    return h + adapter_up(activation(adapter_down(h)))",
+                "    h += adapter_up(activation(adapter_down(h)))\n    return h",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_sequential_ffn_output",
+        "result accumulated in torch.zeros without dtype",
+        says="a tensor made without dtype=",
+        combined=False,
+        edits=(
+            (
+                "    return h + adapter_up(activation(adapter_down(h)))",
+                "    out = torch.zeros(h.shape)\n    out += h\n    out += adapter_up(activation(adapter_down(h)))\n"
+                "    return out",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_sequential_ffn_output",
+        "the biases of W_down and W_up left out (F.linear with the weights only)",
+        says="the biases of W_down and W_up are left out",
+        combined=False,
+        edits=(
+            (
+                "adapter_up(activation(adapter_down(h)))",
+                "F.linear(activation(F.linear(h, adapter_down.weight)), adapter_up.weight)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_phm_weight",
+        "sum accumulated in place into torch.zeros without dtype",
+        says="a tensor made without dtype=",
+        combined=False,
+        source='''def phm_weight(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """W = sum_i A_i ⊗ B_i for A of shape (n, n, n) and B of shape (n, out/n, in/n); W has shape (out, in)."""
+    n, p, q = B.shape
+    W = torch.zeros(n * p, n * q)
+    for i in range(n):
+        W += torch.kron(A[i], B[i])
+    return W
+''',
+    ),
+    Wrong(
+        "ex3_phm_weight",
+        "inputs converted with .float()",
+        says="a .float() set it",
+        combined=False,
+        edits=(("torch.kron(A[i], B[i])", "torch.kron(A[i].float(), B[i].float())"),),
+    ),
+    Wrong(
+        "ex3_phm_weight",
+        "each A_i transposed",
+        says="each A_i was transposed",
+        combined=False,
+        edits=(("torch.kron(A[i], B[i])", "torch.kron(A[i].T.contiguous(), B[i])"),),
+    ),
+    Wrong(
+        "ex4_low_rank_phm_weight",
+        "B filled in a loop into torch.zeros without dtype",
+        says="agrees only to float32 precision",
+        combined=False,
+        edits=(
+            (
+                "    B = s @ t.transpose(1, 2)  # (n, out/n, in/n): B_i = s_i t_i^T for every i at once\n",
+                "    B = torch.zeros(s.shape[0], s.shape[1], t.shape[1])\n    for i in range(s.shape[0]):\n"
+                "        B[i] = s[i] @ t[i].T\n",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex4_low_rank_phm_weight",
+        "B built from s.data and t.data",
+        says="no gradient reaches s and t",
+        combined=False,
+        edits=(("B = s @ t.transpose(1, 2)", "B = s.data @ t.data.transpose(1, 2)"),),
+    ),
+    Wrong(
+        "ex4_low_rank_phm_weight",
+        "t transposed in place (transpose_)",
+        says="changed in place",
+        combined=False,
+        edits=(("B = s @ t.transpose(1, 2)", "B = s @ t.transpose_(1, 2)"),),
+    ),
+    Wrong(
+        "ex5_phm_linear",
+        "A, s, t kept in a tuple made in __init__",
+        says="forward used the layer's old A",
+        combined=False,
+        edits=(
+            (
+                "        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None\n",
+                "        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None\n"
+                "        self.factors = (self.A, self.s, self.t)\n",
+            ),
+            ("W = low_rank_phm_weight(self.A, self.s, self.t)", "W = low_rank_phm_weight(*self.factors)"),
+        ),
+    ),
+    Wrong(
+        "ex5_phm_linear",
+        "t initialised at zero (like LoRA's B)",
+        says="t is all zeros at init",
+        combined=False,
+        edits=(
+            (
+                "torch.randn(n, in_features // n, phm_rank) * std",
+                "torch.zeros(n, in_features // n, phm_rank)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex5_phm_linear",
+        "block sizes with / (floats)",
+        says="out_features // n, not out_features / n",
+        combined=False,
+        edits=(
+            ("torch.randn(n, out_features // n, phm_rank)", "torch.randn(n, out_features / n, phm_rank)"),
+            ("torch.randn(n, in_features // n, phm_rank)", "torch.randn(n, in_features / n, phm_rank)"),
+        ),
+    ),
+    Wrong(
+        "ex5_phm_linear",
+        "bias added even when it is None",
+        says="add the bias only when it is not None",
+        combined=False,
+        edits=(("return out if self.bias is None else out + self.bias", "return out + self.bias"),),
+    ),
+    Wrong(
+        "ex6_compacter_params",
+        "per-layer sizes with / (a float count)",
+        says="made the count a float",
+        combined=False,
+        edits=(("factors = 2 * k * (d + r)", "factors = 2 * n * k * (d / n + r / n)"),),
+    ),
+    Wrong(
+        "ex6_compacter_params",
+        "only one layer's bias counted",
+        says="expected 2560, got 2496",
+        combined=False,
+        edits=(("biases = (d + r) if bias else 0", "biases = d if bias else 0"),),
+    ),
+    Wrong(
+        "ex6_compacter_params",
+        "factors divided by n again",
+        says="expected 2560, got 1312",
+        combined=False,
+        edits=(("factors = 2 * k * (d + r)", "factors = 2 * k * (d + r) // n"),),
+    ),
 ]
