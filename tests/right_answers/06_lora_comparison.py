@@ -247,4 +247,50 @@ RIGHT = [
     return model
 ''',
     ),
+    # Issue 16, part 2: correct answers that the widened tests (identity, dtype, device, other classes) must accept.
+    Right(
+        "ex1_lora_linear",
+        "A and B made on the CPU and moved with .to(base.weight) (its dtype and device)",
+        combined=False,
+        edits=(
+            (
+                "self.lora_A = nn.Parameter(torch.empty(r, base.in_features, device=weight.device, dtype=weight.dtype))",
+                "self.lora_A = nn.Parameter(torch.empty(r, base.in_features).to(weight))",
+            ),
+            (
+                "torch.zeros(base.out_features, r, device=weight.device, dtype=weight.dtype)",
+                "torch.zeros(base.out_features, r).to(weight)",
+            ),
+        ),
+    ),
+    Right(
+        "ex2_merge",
+        "merge() keeps a clone of W and unmerge() copies it back in place",
+        combined=False,
+        edits=(
+            (
+                "        if self.merged:\n            return\n        self.base.weight +=",
+                "        if self.merged:\n            return\n        self.saved_weight = self.base.weight.detach().clone()\n"
+                "        self.base.weight +=",
+            ),
+            (
+                "        self.base.weight -= self.scale * (self.lora_B @ self.lora_A)",
+                "        self.base.weight.copy_(self.saved_weight)\n        del self.saved_weight",
+            ),
+        ),
+    ),
+    Right(
+        "ex5_merge_and_unload",
+        "the layer's own merge() when it has one, by hand otherwise",
+        combined=False,
+        edits=(
+            (
+                '        if not getattr(layer, "merged", False):\n            with torch.no_grad():\n'
+                "                layer.base.weight += layer.scale * (layer.lora_B @ layer.lora_A)\n",
+                '        if hasattr(layer, "merge"):\n            layer.merge()  # guarded against a second merge\n'
+                '        elif not getattr(layer, "merged", False):\n            with torch.no_grad():\n'
+                "                layer.base.weight += layer.scale * (layer.lora_B @ layer.lora_A)\n",
+            ),
+        ),
+    ),
 ]

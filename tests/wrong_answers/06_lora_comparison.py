@@ -25,6 +25,29 @@ _COPY_WITH_AUTOGRAD = '''def copy_into_peft(my_model: nn.Module, peft_model: nn.
     return copied
 '''
 
+# merge() keeps a reference to W (detach() shares its memory) and unmerge() copies it back.
+_MERGE_SAVED_VIEW = (
+    (
+        "        if self.merged:\n            return\n        self.base.weight +=",
+        "        if self.merged:\n            return\n        self.saved_weight = self.base.weight.detach()\n"
+        "        self.base.weight +=",
+    ),
+    (
+        "        self.base.weight -= self.scale * (self.lora_B @ self.lora_A)",
+        "        self.base.weight.copy_(self.saved_weight)",
+    ),
+)
+
+# merge_and_unload that recognises only course_lib's class.
+_UNLOAD_ISINSTANCE = (
+    (
+        "    lora_names = [name for name, module in model.named_modules()\n"
+        '                  if all(hasattr(module, attr) for attr in ("base", "lora_A", "lora_B", "scale"))]',
+        "    from course_lib.api import LoRALinear\n\n"
+        "    lora_names = [name for name, module in model.named_modules() if isinstance(module, LoRALinear)]",
+    ),
+)
+
 WRONG = [
     # Exercise 1: the LoRA layer.
     Wrong(
@@ -321,5 +344,282 @@ WRONG = [
         says="scale * B @ A",
         combined=False,
         edits=(("(layer.lora_B @ layer.lora_A)", "(layer.lora_B @ layer.lora_A).T"),),
+    ),
+    # Issue 16, part 2: mistakes that the float32 / "default" / value-only tests let through.
+    Wrong(
+        "ex1_lora_linear",
+        "scale by integer division alpha // r",
+        says="integer division",
+        combined=False,
+        edits=(("self.scale = alpha / r", "self.scale = alpha // r"),),
+    ),
+    Wrong(
+        "ex1_lora_linear",
+        "scale = alpha (the division by r forgotten)",
+        says="the division by r is missing",
+        combined=False,
+        edits=(("self.scale = alpha / r", "self.scale = alpha"),),
+    ),
+    Wrong(
+        "ex1_lora_linear",
+        "forward multiplies by alpha instead of the scale",
+        says="alpha used as the scale",
+        combined=False,
+        edits=(
+            (
+                "self.scale * ((x @ self.lora_A.T) @ self.lora_B.T)",
+                "self.alpha * ((x @ self.lora_A.T) @ self.lora_B.T)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_lora_linear",
+        "A and B made on the default device (dtype only)",
+        says="device=base.weight.device",
+        combined=False,
+        edits=(
+            (_A, "self.lora_A = nn.Parameter(torch.empty(r, base.in_features, dtype=weight.dtype))"),
+            (
+                "torch.zeros(base.out_features, r, device=weight.device, dtype=weight.dtype)",
+                "torch.zeros(base.out_features, r, dtype=weight.dtype)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_lora_linear",
+        "dropout on the LoRA input without training=self.training",
+        says="something random (a dropout?)",
+        combined=False,
+        edits=(
+            (
+                "self.scale * ((x @ self.lora_A.T) @ self.lora_B.T)",
+                "self.scale * ((torch.nn.functional.dropout(x, p=0.1) @ self.lora_A.T) @ self.lora_B.T)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_lora_linear",
+        "x detached in the LoRA branch",
+        says="no gradient reaches x through the LoRA branch",
+        combined=False,
+        edits=(("self.scale * ((x @ self.lora_A.T)", "self.scale * ((x.detach() @ self.lora_A.T)"),),
+    ),
+    Wrong(
+        "ex1_lora_linear",
+        "base weight frozen by wrapping it in a new Parameter",
+        says="replaced by a new one",
+        combined=False,
+        edits=(
+            (
+                "        for p in self.base.parameters():\n            p.requires_grad_(False)\n",
+                "        self.base.weight = nn.Parameter(base.weight.detach(), requires_grad=False)\n"
+                "        self.base.bias = nn.Parameter(base.bias.detach(), requires_grad=False)\n",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex1_lora_linear",
+        "LoRA branch computed in float32 (.float())",
+        says="float32 precision",
+        combined=False,
+        edits=(
+            (
+                "return self.base(x) + self.scale * ((x @ self.lora_A.T) @ self.lora_B.T)",
+                "return self.base(x) + self.scale * ((x.float() @ self.lora_A.T.float()) @ self.lora_B.T.float())",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex2_merge",
+        "merge() puts a new Parameter in place of base.weight",
+        says="same Parameter object",
+        combined=False,
+        edits=(
+            (_MERGE, "self.base.weight = nn.Parameter(self.base.weight + self.scale * (self.lora_B @ self.lora_A))"),
+        ),
+    ),
+    Wrong(
+        "ex2_merge",
+        "merge() and unmerge() use alpha instead of the scale",
+        says="alpha was used as the scale",
+        combined=False,
+        edits=(
+            ("self.base.weight += self.scale *", "self.base.weight += self.alpha *"),
+            ("self.base.weight -= self.scale *", "self.base.weight -= self.alpha *"),
+        ),
+    ),
+    Wrong(
+        "ex2_merge",
+        "W saved with detach() (no clone) and copied back by unmerge()",
+        says="nothing was subtracted",
+        combined=False,
+        edits=_MERGE_SAVED_VIEW,
+    ),
+    Wrong(
+        "ex2_merge",
+        "A and B frozen by merge(), never unfrozen",
+        says="changed requires_grad",
+        combined=False,
+        edits=(
+            (
+                "        self.merged = True\n",
+                "        self.merged = True\n        self.lora_A.requires_grad_(False)\n"
+                "        self.lora_B.requires_grad_(False)\n",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_copy_into_peft",
+        "the copy goes from PEFT into my_model",
+        says="the copy goes from my_model into peft_model",
+        combined=False,
+        edits=(
+            (
+                "peft_A[adapter_name].weight.copy_(ours[key].lora_A)",
+                "ours[key].lora_A.copy_(peft_A[adapter_name].weight)",
+            ),
+            (
+                "module.lora_B[adapter_name].weight.copy_(ours[key].lora_B)",
+                "ours[key].lora_B.copy_(module.lora_B[adapter_name].weight)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_copy_into_peft",
+        "PEFT's weights replaced by new Parameters",
+        says="replaced by other Parameters",
+        combined=False,
+        edits=(
+            (
+                "peft_A[adapter_name].weight.copy_(ours[key].lora_A)",
+                "peft_A[adapter_name].weight = nn.Parameter(ours[key].lora_A.detach().clone())",
+            ),
+            (
+                "module.lora_B[adapter_name].weight.copy_(ours[key].lora_B)",
+                "module.lora_B[adapter_name].weight = nn.Parameter(ours[key].lora_B.detach().clone())",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_copy_into_peft",
+        "values put in through .data (memory shared with my_model)",
+        says="share their memory",
+        combined=False,
+        edits=(
+            (
+                "peft_A[adapter_name].weight.copy_(ours[key].lora_A)",
+                "peft_A[adapter_name].weight.data = ours[key].lora_A.data",
+            ),
+            (
+                "module.lora_B[adapter_name].weight.copy_(ours[key].lora_B)",
+                "module.lora_B[adapter_name].weight.data = ours[key].lora_B.data",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_copy_into_peft",
+        "adapter name 'default' written into the copy",
+        says="'default' is written into the code",
+        combined=False,
+        edits=(
+            ("peft_A[adapter_name].weight.copy_", 'peft_A["default"].weight.copy_'),
+            ("module.lora_B[adapter_name].weight.copy_", 'module.lora_B["default"].weight.copy_'),
+        ),
+    ),
+    Wrong(
+        "ex3_copy_into_peft",
+        "every adapter of the PEFT layer overwritten",
+        says="another adapter of the PEFT model was overwritten",
+        combined=False,
+        edits=(
+            (
+                "            peft_A[adapter_name].weight.copy_(ours[key].lora_A)\n"
+                "            module.lora_B[adapter_name].weight.copy_(ours[key].lora_B)\n",
+                "            for each in peft_A:\n"
+                "                peft_A[each].weight.copy_(ours[key].lora_A)\n"
+                "                module.lora_B[each].weight.copy_(ours[key].lora_B)\n",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex3_copy_into_peft",
+        "ValueError that does not name the layer",
+        says="names the layer without a partner",
+        combined=False,
+        edits=(
+            (
+                'raise ValueError(f"PEFT layer {name!r} has no LoRA layer {key!r} in my_model")',
+                'raise ValueError("my_model and peft_model do not have the same LoRA layers")',
+            ),
+        ),
+    ),
+    Wrong(
+        "ex4_low_rank",
+        "rank counted with a fixed threshold on the singular values",
+        says="fixed threshold on the singular values",
+        combined=False,
+        edits=(("return int(torch.linalg.matrix_rank(M))", "return int((torch.linalg.svdvals(M) > 1e-6).sum())"),),
+    ),
+    Wrong(
+        "ex4_low_rank",
+        "B scaled in place (B *= scale)",
+        says="changed its input in place",
+        combined=False,
+        edits=(("return scale * (B @ A)", "B *= scale\n    return B @ A"),),
+    ),
+    Wrong(
+        "ex4_low_rank",
+        "LoRA update divided by r again",
+        says="divided by r = 2 again",
+        combined=False,
+        edits=(("return scale * (B @ A)", "return scale / A.shape[0] * (B @ A)"),),
+    ),
+    Wrong(
+        "ex5_merge_and_unload",
+        "only course_lib's LoRALinear recognised (isinstance)",
+        says="LoRA of another class",
+        combined=False,
+        edits=_UNLOAD_ISINSTANCE,
+    ),
+    Wrong(
+        "ex5_merge_and_unload",
+        "layer.merged read directly",
+        says="getattr(layer, 'merged', False)",
+        combined=False,
+        edits=(('if not getattr(layer, "merged", False):', "if not layer.merged:"),),
+    ),
+    Wrong(
+        "ex5_merge_and_unload",
+        "merged through layer.merge()",
+        says="no merge() method",
+        combined=False,
+        edits=(
+            (
+                '        if not getattr(layer, "merged", False):\n            with torch.no_grad():\n'
+                "                layer.base.weight += layer.scale * (layer.lora_B @ layer.lora_A)\n",
+                "        layer.merge()\n",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex5_merge_and_unload",
+        "a new nn.Linear built from the merged weight",
+        says="put layer.base itself back",
+        combined=False,
+        edits=(
+            (
+                "setattr(model.get_submodule(parent_name) if parent_name else model, attr, layer.base)",
+                "new = nn.Linear(layer.base.in_features, layer.base.out_features, bias=layer.base.bias is not None)\n"
+                "        new.load_state_dict(layer.base.state_dict())\n"
+                "        setattr(model.get_submodule(parent_name) if parent_name else model, attr, new)",
+            ),
+        ),
+    ),
+    Wrong(
+        "ex5_merge_and_unload",
+        "a deep copy unloaded and returned",
+        says="a copy of the model was returned",
+        combined=False,
+        edits=(("    lora_names = [name", "    model = copy.deepcopy(model)\n    lora_names = [name"),),
     ),
 ]
