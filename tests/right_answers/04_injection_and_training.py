@@ -71,6 +71,21 @@ def inject_houlsby(model, bottleneck, activation="relu"):
     return model
 """,
     ),
+    Right(
+        "ex1a_adapter_after_sublayer",
+        "the sub-layer read into a short local name, the residual added with torch.add",
+        source="""class AdapterAfterSublayer(nn.Module):
+    def __init__(self, sublayer: nn.Module, adapter: nn.Module):
+        super().__init__()
+        self.sublayer = sublayer
+        self.adapter = adapter
+
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
+        s = self.sublayer
+        corrected = self.adapter(s.dropout(s.dense(hidden_states)))
+        return s.LayerNorm(torch.add(corrected, input_tensor))
+""",
+    ),
     # Exercise 2: freezing and the optimizer.
     Right(
         "ex2_freeze_and_optimizer",
@@ -169,7 +184,7 @@ def make_optimizer(model, lr):
         device = next(model.parameters()).device
         with torch.no_grad():
             out = model(**{k: v.to(device) for k, v in batch.items() if k != "labels"}).logits
-        logits.append(out.float().cpu())
+        logits.append(out.cpu())
     a, b = logits
     close = (a - b).abs().max().item() <= atol
     same_labels = bool((a.argmax(dim=-1) == b.argmax(dim=-1)).all())
@@ -187,12 +202,29 @@ def make_optimizer(model, lr):
     def predict_logits(model):
         model.eval()
         device = next(model.parameters()).device
-        return model(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits.to("cpu", torch.float32)
+        return model(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits.to("cpu")
 
     first, second = predict_logits(model_a), predict_logits(model_b)
     if not torch.isclose(first, second, rtol=0.0, atol=atol).all():
         return False
     return torch.equal(first.argmax(-1), second.argmax(-1))
+""",
+    ),
+    Right(
+        "ex4_same_predictions",
+        "both logits widened to float64 (never hides a difference), the largest difference through amax",
+        source="""def same_predictions(model_a, model_b, batch, atol=1e-5):
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    outs = []
+    for model in (model_a, model_b):
+        model.eval()
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            outs.append(model(**{k: v.to(device) for k, v in inputs.items()}).logits.detach().cpu().double())
+    a, b = outs
+    if not torch.equal(a.argmax(-1), b.argmax(-1)):
+        return False
+    return bool((a - b).abs().amax() <= atol)
 """,
     ),
     # Exercise 5: routing in the multi-task hub.

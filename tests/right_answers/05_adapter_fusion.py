@@ -56,6 +56,33 @@ class MyFusion(nn.Module):
         return h + mix, weights
 ''',
     ),
+    Right(
+        "ex1_my_fusion",
+        "a loop over the adapters into a torch.zeros_like buffer, the softmax by hand with the largest score subtracted",
+        source="""class MyFusion(nn.Module):
+    def __init__(self, d_model, n_adapters):
+        super().__init__()
+        self.d_model = d_model
+        self.n_adapters = n_adapters
+        self.query = nn.Linear(d_model, d_model)
+        self.key = nn.Linear(d_model, d_model)
+        self.value = nn.Linear(d_model, d_model)
+        with torch.no_grad():
+            self.value.weight.copy_(torch.eye(d_model, dtype=self.value.weight.dtype))
+            self.value.bias.zero_()
+
+    def forward(self, h, adapter_outputs):
+        q = self.query(h)
+        scores = torch.stack([(q * self.key(adapter_outputs[..., i, :])).sum(-1) for i in range(self.n_adapters)], dim=-1)
+        scores = scores / math.sqrt(self.d_model)
+        e = torch.exp(scores - scores.amax(dim=-1, keepdim=True))
+        weights = e / e.sum(dim=-1, keepdim=True)
+        mix = torch.zeros_like(h)
+        for i in range(self.n_adapters):
+            mix = mix + weights[..., i, None] * self.value(adapter_outputs[..., i, :])
+        return h + mix, weights
+""",
+    ),
     # Exercise 2a: the fusion weights.
     Right(
         "ex2_attention_weights",
@@ -77,6 +104,15 @@ def attention_over_adapters(q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor
     return F.softmax(torch.einsum("...nd,...d->...n", keys, q) / math.sqrt(d), dim=-1)
 """,
     ),
+    Right(
+        "ex2_attention_weights",
+        "log-softmax through logsumexp, then exp; the scale built as a tensor of the inputs' dtype",
+        source="""def attention_over_adapters(q, keys):
+    scale = torch.tensor(q.shape[-1], dtype=q.dtype, device=q.device).sqrt()
+    scores = torch.einsum("...d,...nd->...n", q, keys) / scale
+    return torch.exp(scores - torch.logsumexp(scores, dim=-1, keepdim=True))
+""",
+    ),
     # Exercise 2b: the entropy of the weights.
     Right(
         "ex2_weight_entropy",
@@ -92,6 +128,20 @@ def attention_over_adapters(q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor
         source="""def weight_entropy(weights: torch.Tensor) -> torch.Tensor:
     logs = weights.clamp_min(torch.finfo(weights.dtype).tiny).log()
     return (weights * logs).sum(-1).neg()
+""",
+    ),
+    Right(
+        "ex2_weight_entropy",
+        "nansum: the NaN of 0 * log(0) left out of the sum",
+        source="""def weight_entropy(weights):
+    return -(weights * weights.log()).nansum(dim=-1)
+""",
+    ),
+    Right(
+        "ex2_weight_entropy",
+        "torch.distributions.Categorical(probs=...).entropy()",
+        source="""def weight_entropy(weights: torch.Tensor) -> torch.Tensor:
+    return torch.distributions.Categorical(probs=weights).entropy()
 """,
     ),
     # Exercise 3: what a fusion layer costs.
@@ -111,6 +161,14 @@ def attention_over_adapters(q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor
         per_layer += d_model * d_model   # weight
         per_layer += d_model             # bias
     return int(per_layer * n_layers)
+""",
+    ),
+    Right(
+        "ex3_fusion_parameters",
+        "counted on one real nn.Linear(d_model, d_model)",
+        source="""def fusion_parameter_count(d_model, n_layers, n_adapters):
+    per_map = sum(p.numel() for p in nn.Linear(d_model, d_model).parameters())
+    return 3 * per_map * n_layers
 """,
     ),
     # Exercise 4: which source adapter each layer listens to.
@@ -135,6 +193,15 @@ def attention_over_adapters(q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor
         best = max(range(columns), key=lambda i: row[i])
         tops.append(names[best])
     return tops
+""",
+    ),
+    Right(
+        "ex4_top_adapter",
+        "the message gives the shape of weights as a tuple",
+        source="""def top_adapter_per_layer(weights, names):
+    if len(names) != weights.size(-1):
+        raise ValueError(f"len(names) = {len(names)} does not match weights.shape = {tuple(weights.shape)}")
+    return [names[j] for j in torch.argmax(weights, dim=-1).tolist()]
 """,
     ),
 ]
