@@ -23,9 +23,7 @@ import torch
 from torch import nn
 
 from .adapters.prompt import PrefixEncoder, SoftPrompt
-
-#: The label of a position the loss ignores (PyTorch's ``cross_entropy`` default, as Hugging Face uses it).
-IGNORE_INDEX = -100
+from .sft import IGNORE_INDEX  # the label of a position the loss ignores
 
 
 def _config_size(model: nn.Module, *names: str) -> int:

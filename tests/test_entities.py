@@ -14,12 +14,12 @@ import pytest
 
 from course_lib.entities import bio_spans, entity_scores
 from course_lib.harness.token_data import (
-    IGNORE,
     align_labels,
     encode_words,
     first_piece_predictions,
     make_token_loader,
 )
+from course_lib.sft import IGNORE_INDEX as IGNORE
 
 CASES = Path(__file__).resolve().parent / "fixtures" / "seqeval" / "cases.json"
 

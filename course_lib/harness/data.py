@@ -412,6 +412,20 @@ class EncodedTexts(torch.utils.data.Dataset):
         return item
 
 
+def check_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def truncation_length(max_length: int, tokenizer) -> int:
+    """``max_length``, but at most the tokenizer's ``model_max_length`` (when it states a real one)."""
+    model_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(model_max, int) and model_max < 100_000:
+        return min(max_length, model_max)
+    return max_length
+
+
 def _padding_collator(tokenizer):
     from transformers import DataCollatorWithPadding  # here: transformers is slow to import
 
@@ -434,8 +448,7 @@ def make_loader(
     tokenizer's ``model_max_length``), and each batch is padded to its own longest text.
     ``shuffle=True`` reshuffles every epoch with a generator seeded by ``seed``.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_batch_size(batch_size)
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= 1:
         raise ValueError(f"max_length must be an integer > 1, got {max_length!r}")
     if isinstance(dataset, (list, tuple)) and all(isinstance(t, str) for t in dataset):
@@ -449,10 +462,7 @@ def make_loader(
     if not texts:
         raise ValueError("dataset is empty")
 
-    model_max = getattr(tokenizer, "model_max_length", None)
-    if isinstance(model_max, int) and model_max < 100_000:
-        max_length = min(max_length, model_max)
-    encodings = dict(tokenizer(texts, truncation=True, max_length=max_length))
+    encodings = dict(tokenizer(texts, truncation=True, max_length=truncation_length(max_length, tokenizer)))
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(
         EncodedTexts(encodings, labels),

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from .data import EncodedTexts
-
-IGNORE = -100  # the label nn.CrossEntropyLoss skips (its default ignore_index)
+from ..sft import IGNORE_INDEX
+from .data import EncodedTexts, check_batch_size, truncation_length
 
 
 def align_labels(word_ids: Sequence[int | None], word_tags: Sequence[int]) -> list[int]:
@@ -26,11 +25,11 @@ def align_labels(word_ids: Sequence[int | None], word_tags: Sequence[int]) -> li
     labels, previous = [], None
     for word in word_ids:
         if word is None:
-            labels.append(IGNORE)
+            labels.append(IGNORE_INDEX)
         elif not 0 <= word < len(word_tags):
             raise ValueError(f"word id {word} has no tag: the sentence has {len(word_tags)} tags")
         else:
-            labels.append(int(word_tags[word]) if word != previous else IGNORE)
+            labels.append(int(word_tags[word]) if word != previous else IGNORE_INDEX)
         previous = word
     return labels
 
@@ -76,10 +75,9 @@ def encode_words(dataset, tokenizer, max_length: int = 128) -> tuple[EncodedText
     words, tags = _columns(dataset)
     if not words:
         raise ValueError("dataset is empty")
-    model_max = getattr(tokenizer, "model_max_length", None)
-    if isinstance(model_max, int) and model_max < 100_000:
-        max_length = min(max_length, model_max)
-    batch = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    batch = tokenizer(
+        words, is_split_into_words=True, truncation=True, max_length=truncation_length(max_length, tokenizer)
+    )
     word_ids = [batch.word_ids(i) for i in range(len(words))]
     labels = None if tags is None else [align_labels(ids, ts) for ids, ts in zip(word_ids, tags, strict=True)]
     return EncodedTexts(dict(batch), labels), word_ids
@@ -89,8 +87,7 @@ def make_token_loader(
     dataset, tokenizer, batch_size: int = 32, shuffle: bool = False, max_length: int = 128, seed: int = 0
 ) -> DataLoader:
     """A DataLoader of padded token classification batches (``labels`` padded with ``-100``)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_batch_size(batch_size)
     from transformers import DataCollatorForTokenClassification  # here: transformers is slow to import
 
     encoded, _ = encode_words(dataset, tokenizer, max_length=max_length)
@@ -100,8 +97,8 @@ def make_token_loader(
         batch_size=batch_size,
         shuffle=shuffle,
         generator=generator,
-        collate_fn=DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE),
+        collate_fn=DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE_INDEX),
     )
 
 
-__all__ = ["IGNORE", "align_labels", "first_piece_predictions", "encode_words", "make_token_loader"]
+__all__ = ["align_labels", "first_piece_predictions", "encode_words", "make_token_loader"]
