@@ -60,3 +60,21 @@ def check_equal(got, expected, what: str, hint: str | None = None) -> None:
         return
     if got != expected or type(got) is bool and type(expected) is not bool:
         _fail(what, expected, got, hint)
+
+
+def softmax_divisor(scores: torch.Tensor, weights) -> float | None:
+    """The constant ``c`` with ``softmax(scores / c) == weights`` over the last dim, when the learner's
+    ``weights`` are a softmax of the unscaled ``scores`` divided by one constant; ``None`` otherwise. Test
+    cells use it to name a wrong scale (``sqrt(n)`` instead of ``sqrt(d)``, a missing one, ...)."""
+    if not isinstance(weights, torch.Tensor) or weights.shape != scores.shape or scores.shape[-1] < 2:
+        return None
+    if not bool((weights > 0).all()):
+        return None
+    logs = weights.double().log()
+    logs = logs - logs.mean(dim=-1, keepdim=True)
+    centred = scores.double() - scores.double().mean(dim=-1, keepdim=True)
+    if float((logs * centred).sum()) == 0.0:
+        return None
+    c = float((centred * centred).sum() / (logs * centred).sum())
+    matches = torch.allclose((scores.double() / c).softmax(dim=-1), weights.double(), rtol=1e-3, atol=1e-6)
+    return c if matches else None
