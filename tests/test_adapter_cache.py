@@ -79,7 +79,7 @@ def test_layers_backward_agrees_with_autograd(tiny_batch):
         freeze_base(add_adapters(model, "pfeiffer", bottleneck=4, layers=layers))
         seen = []
         hooks = [
-            layer.register_forward_hook(lambda _m, _i, out: seen.append(bool(out[0].requires_grad)))
+            layer.register_forward_hook(lambda _m, _i, out, seen=seen: seen.append(bool(out[0].requires_grad)))
             for layer in get_layers(model)
         ]
         model(**tiny_batch).logits.sum().backward()
