@@ -1,9 +1,10 @@
-"""Departments of a customer-service hub: BANKING77's 77 intents grouped into six (notebook 08's routed hub).
+"""Departments of a customer-service hub: BANKING77's 77 intents grouped into six (notebook 10's routed hub).
 
 A router on the frozen base sends each query to a department; the department's adapter then answers with
 the intent. The grouping is the course's own, written down in ``data/routing/banking77_departments.json``
 (every intent in exactly one department); :func:`to_departments` relabels a ``load_task("banking77")`` split
-with it, which is what the router trains on.
+with it, which is what the router trains on, and :func:`department_split` keeps one department's rows with its own intents as labels,
+what that department's adapter trains on.
 """
 
 from __future__ import annotations
@@ -40,4 +41,21 @@ def to_departments(dataset, task: str = "banking77"):
     return _make_dataset(list(dataset["text"]), labels, departments)
 
 
-__all__ = ["load_departments", "department_of", "to_departments"]
+def department_split(dataset, department: str, task: str = "banking77"):
+    """The rows of ``dataset`` whose intent belongs to ``department``, labelled by their index in the department's
+    intents (label names: those intents, in the file's order)."""
+    grouping = load_departments(task)
+    if department not in grouping:
+        raise ValueError(f"unknown department {department!r}; departments of {task}: {', '.join(grouping)}")
+    intents = grouping[department]
+    intent_names = label_feature(dataset).names
+    texts, labels = [], []
+    for text, label in zip(dataset["text"], dataset["label"], strict=True):
+        name = intent_names[label]
+        if name in intents:
+            texts.append(text)
+            labels.append(intents.index(name))
+    return _make_dataset(texts, labels, list(intents))
+
+
+__all__ = ["load_departments", "department_of", "to_departments", "department_split"]
