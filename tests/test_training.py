@@ -65,6 +65,39 @@ def test_lora_training_touches_only_lora_and_head(tiny_classifier):
             assert torch.equal(p, before[name]), name
 
 
+def test_head_lr_gives_the_head_its_own_learning_rate(tiny_classifier):
+    add_adapters(tiny_classifier, bottleneck=4)
+    freeze_base(tiny_classifier)
+    before = {n: p.detach().clone() for n, p in tiny_classifier.named_parameters()}
+    # one AdamW step without warm-up, decay or clipping moves every weight that has a gradient by about its rate
+    train(
+        tiny_classifier,
+        synthetic_batches(),
+        max_steps=1,
+        lr=1e-4,
+        head_lr=1e-2,
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        progress=False,
+    )
+    moves = {n: (p.detach() - before[n]).abs().max().item() for n, p in tiny_classifier.named_parameters()}
+    head = [m for n, m in moves.items() if n.startswith("classifier")]
+    adapter_up = [m for n, m in moves.items() if ".adapters." in n and "up" in n and n.endswith("weight")]
+    assert head and adapter_up
+    assert all(9e-3 < m < 1.1e-2 for m in head), head
+    assert all(9e-5 < m < 1.1e-4 for m in adapter_up), adapter_up
+
+
+def test_head_lr_needs_a_trainable_head(tiny_classifier):
+    add_adapters(tiny_classifier, bottleneck=4)
+    freeze_base(tiny_classifier, train_head=False)
+    with pytest.raises(ValueError, match="no trainable head"):
+        train(tiny_classifier, synthetic_batches(), max_steps=1, head_lr=1e-2, progress=False)
+    with pytest.raises(ValueError, match="head_lr"):
+        train(tiny_classifier, synthetic_batches(), max_steps=1, head_lr=-1.0, progress=False)
+
+
 def test_no_trainable_parameters_is_an_error(tiny_classifier):
     tiny_classifier.requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):

@@ -78,10 +78,24 @@ def _logits(model: nn.Module, inputs: dict) -> torch.Tensor:
     return out.logits if hasattr(out, "logits") else out
 
 
-def _make_optimizer(params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+def _make_optimizer(
+    model: nn.Module, params: list[nn.Parameter], lr: float, weight_decay: float, head_lr: float | None = None
+) -> torch.optim.AdamW:
+    """AdamW with no weight decay on biases and LayerNorm weights; the head at ``head_lr`` when given."""
+    from course_lib.params import parameter_groups
+
+    head = set()
+    if head_lr is not None:
+        groups_by_name = parameter_groups(model)
+        head = {id(p) for name, p in model.named_parameters() if groups_by_name.get(name) == "head"}
+        if not head & {id(p) for p in params}:
+            raise ValueError("head_lr was given but the model has no trainable head parameters")
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2 and id(p) not in head], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2 and id(p) not in head], "weight_decay": 0.0},
+        {"params": [p for p in params if p.ndim >= 2 and id(p) in head], "weight_decay": weight_decay, "lr": head_lr},
+        {"params": [p for p in params if p.ndim < 2 and id(p) in head], "weight_decay": 0.0, "lr": head_lr},
+    ]
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
 
 
@@ -101,6 +115,7 @@ def train(
     epochs: int = 1,
     max_steps: int | None = None,
     lr: float = 1e-3,
+    head_lr: float | None = None,
     weight_decay: float = 0.01,
     warmup_ratio: float = 0.1,
     max_grad_norm: float | None = 1.0,
@@ -121,6 +136,10 @@ def train(
     bar labelled ``desc`` (name the run when a loop trains several models). The model is left in
     eval mode.
 
+    ``head_lr``, if given, is the learning rate of the task head (the parameters ``count_parameters`` puts in
+    its ``head`` group) while everything else trains at ``lr``: a fresh random head usually wants a larger step
+    than adapters or LoRA. The schedule scales both alike.
+
     ``step_fn(model, batch, optimizer, max_grad_norm)``, if given, does each optimisation step itself:
     ``batch`` is the batch on ``device`` (``labels`` included), and it must zero the gradients, run the
     forward pass and the loss, backpropagate, clip the gradients to ``max_grad_norm`` (``inf`` when
@@ -136,6 +155,7 @@ def train(
     _check_positive("max_steps", max_steps, allow_none=True)
     _check_positive("eval_every", eval_every, allow_none=True)
     _check_positive("lr", lr, integer=False)
+    _check_positive("head_lr", head_lr, allow_none=True, integer=False)
     if not 0.0 <= warmup_ratio < 1.0:
         raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio!r}")
     if max_grad_norm is not None:
@@ -156,7 +176,7 @@ def train(
     model.to(device)
     seed_everything(seed)
 
-    optimizer = _make_optimizer(params, lr, weight_decay)
+    optimizer = _make_optimizer(model, params, lr, weight_decay, head_lr)
     from transformers import get_linear_schedule_with_warmup  # here: transformers is slow to import
 
     scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
