@@ -4,7 +4,8 @@
 
 The names come from the modules that define them, in the order the course teaches them (each module's
 docstring explains its part): the adapter modules, their specs, adding and switching adapters, freezing and
-counting, saving and loading, AdapterFusion, LoRA, prompt and prefix tuning, supervised fine-tuning batches of a
+counting, saving and loading, AdapterFusion, LoRA, token classification (word tags on word pieces, entity
+scores), prompt and prefix tuning, supervised fine-tuning batches of a
 decoder, and the training harness. Adapters, LoRA and counting work for BERT and GPT-2 models alike
 (``course_lib.surgery``).
 
@@ -28,6 +29,7 @@ from .adapters import (
     SoftPrompt,
 )
 from .checkpoint import AdapterConfigError, load_adapters, read_adapter_config, save_adapters
+from .entities import EntityScores, bio_spans, entity_scores
 from .fusion import add_fusion, freeze_for_fusion, fusion_weights, list_fusions, set_active_fusion
 from .harness import (
     DataDirError,
@@ -46,6 +48,14 @@ from .harness import (
     train,
 )
 from .harness.models import minilm_path
+from .harness.token_data import (
+    align_labels,
+    encode_words,
+    first_piece_predictions,
+    load_token_model,
+    make_token_loader,
+    predict_word_tags,
+)
 from .lora import add_lora, lora_layers, lora_spec, merge_lora, remove_lora, unmerge_lora
 from .model import adapter_spec, add_adapters, get_active_adapter, list_adapters, remove_adapters, set_active_adapter
 from .notebook_warnings import route_warnings_to_stdout
@@ -122,6 +132,16 @@ __all__ = [
     "remove_lora",
     "lora_layers",
     "lora_spec",
+    # token classification (08)
+    "align_labels",
+    "encode_words",
+    "first_piece_predictions",
+    "load_token_model",
+    "make_token_loader",
+    "predict_word_tags",
+    "bio_spans",
+    "entity_scores",
+    "EntityScores",
     # prompt and prefix tuning, supervised fine-tuning of a decoder (09)
     "PromptTuning",
     "PrefixTuning",
