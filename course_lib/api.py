@@ -6,7 +6,8 @@ The names come from the modules that define them, in the order the course teache
 docstring explains its part): the adapter modules, their specs, adding and switching adapters, freezing and
 counting, saving and loading, AdapterFusion, LoRA, token classification (word tags on word pieces, entity
 scores), prompt and prefix tuning, supervised fine-tuning batches of a
-decoder, and the training harness. Adapters, LoRA and counting work for BERT and GPT-2 models alike
+decoder, serving and training costs (an LRU adapter cache, layers backward, optimizer state), and the training
+harness. Adapters, LoRA and counting work for BERT and GPT-2 models alike
 (``course_lib.surgery``).
 
 Importing it also shows Python warnings on standard output rather than standard error
@@ -16,6 +17,13 @@ correct code may raise a warning.
 
 from __future__ import annotations
 
+from .adapter_cache import (
+    LRUAdapterCache,
+    layers_backward,
+    measured_state_bytes,
+    optimizer_state_bytes,
+    time_step_phases,
+)
 from .adapters import (
     ACTIVATIONS,
     INITS,
@@ -47,7 +55,8 @@ from .harness import (
     tiny_bert_config,
     train,
 )
-from .harness.models import minilm_path
+from .harness.departments import department_split, load_departments, to_departments
+from .harness.models import ONLINE_CAUSAL_LM, minilm_path, tiny_gpt2_path
 from .harness.token_data import (
     align_labels,
     encode_words,
@@ -150,9 +159,20 @@ __all__ = [
     "sft_example",
     "sft_batch",
     "response_loss",
+    # serving and training costs (10)
+    "LRUAdapterCache",
+    "layers_backward",
+    "optimizer_state_bytes",
+    "measured_state_bytes",
+    "time_step_phases",
+    "load_departments",
+    "to_departments",
+    "department_split",
     # harness (all notebooks)
     "load_model",
     "minilm_path",
+    "tiny_gpt2_path",
+    "ONLINE_CAUSAL_LM",
     "DataDirError",
     "tiny_bert_config",
     "load_task",

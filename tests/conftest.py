@@ -59,9 +59,14 @@ LONGEST_FIRST = (
 
 def _longest_first(item) -> tuple[int, int]:
     rank = next((i for i, name in enumerate(LONGEST_FIRST) if item.name.startswith(name)), len(LONGEST_FIRST))
-    # within one test's parameters, the notebooks with the most training first (05, 04, 06, 07, 02, ...)
-    notebook = next((n for n in ("05_", "04_", "06_", "07_", "02_", "03_", "01_") if f"[{n}" in item.name), None)
-    return rank, ("05_", "04_", "06_", "07_", "02_", "03_", "01_").index(notebook) if notebook else 0
+    # within one test's parameters, the notebooks with the most training first (10, 05, 04, 08, 09, 06, ...)
+    notebook = next(
+        (n for n in ("10_", "05_", "04_", "08_", "09_", "06_", "07_", "02_", "03_", "01_") if f"[{n}" in item.name),
+        None,
+    )
+    return rank, ("10_", "05_", "04_", "08_", "09_", "06_", "07_", "02_", "03_", "01_").index(
+        notebook
+    ) if notebook else 0
 
 
 def pytest_collection_modifyitems(config, items):

@@ -23,6 +23,9 @@ def test_the_course_has_its_assignments():
         "05_adapter_fusion",
         "06_lora_comparison",
         "07_adapter_variants",
+        "08_token_classification",
+        "09_decoder_adapters",
+        "10_adapters_in_practice",
     ):
         assert expected in NAMES
         assert (ROOT / "solutions" / expected / f"{expected}.ipynb").is_file()
