@@ -55,9 +55,7 @@ class Settings:
     threads: int = 1
 
 
-SMOKE = Settings(
-    vocab_size=512, n_embd=32, n_layer=2, n_head=4, block=64, batch=16, steps=40, warmup=5, max_texts=4000
-)
+SMOKE = Settings(vocab_size=512, n_embd=32, n_layer=2, n_head=4, block=64, batch=16, steps=40, warmup=5, max_texts=4000)
 
 
 def read_texts(data_dir: Path, max_texts: int | None, seed: int) -> list[str]:
