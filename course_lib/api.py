@@ -17,13 +17,7 @@ correct code may raise a warning.
 
 from __future__ import annotations
 
-from .adapter_cache import (
-    LRUAdapterCache,
-    layers_backward,
-    measured_state_bytes,
-    optimizer_state_bytes,
-    time_step_phases,
-)
+from .adapter_cache import LRUAdapterCache
 from .adapters import (
     ACTIVATIONS,
     INITS,
@@ -83,6 +77,7 @@ from .prompting import PrefixTuning, PromptTuning
 from .sft import response_loss, sft_batch, sft_example
 from .specs import PLACEMENTS, BottleneckSpec, CompacterSpec, FusionSpec, LoRASpec, ParallelSpec
 from .surgery import get_layers, iter_wrappers
+from .training_cost import layers_backward, measured_state_bytes, optimizer_state_bytes, time_step_phases
 from .yours import yours_or_reference
 
 route_warnings_to_stdout()

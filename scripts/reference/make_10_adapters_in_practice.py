@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import torch
 
-from course_lib.adapter_cache import LRUAdapterCache, layers_backward, measured_state_bytes, optimizer_state_bytes
+from course_lib.adapter_cache import LRUAdapterCache
 from course_lib.api import add_adapters, freeze_base, get_layers, load_model
+from course_lib.training_cost import layers_backward, measured_state_bytes, optimizer_state_bytes
 
 TRACES = (
     (1, "a b a b b c"),
